@@ -1,0 +1,56 @@
+"""The array namespace the core computes in: NumPy by default, any array-API library through array-api-compat.
+
+The core's math is written against a namespace ``xp`` so that the same functions run on NumPy arrays and on
+PyTorch tensors (on any device). The few operations the array-API standard lacks (triangular solves) live here.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+
+def array_namespace(*arrays: Any) -> ModuleType:
+    """The namespace of the given arrays: ``numpy`` for NumPy arrays and scalars, array-api-compat's otherwise."""
+    foreign = [a for a in arrays if a is not None and not isinstance(a, (np.ndarray, np.generic, int, float))]
+    if not foreign:
+        return np
+    try:
+        import array_api_compat
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"gaussmix needs array-api-compat for {type(foreign[0]).__name__} inputs: "
+            'pip install "gaussmix[torch]"'
+        ) from exc
+    return array_api_compat.array_namespace(*foreign)
+
+
+def is_numpy(xp: ModuleType) -> bool:
+    """Whether ``xp`` is NumPy (or array-api-compat's wrapper of it), where SciPy fast paths apply."""
+    return xp is np or getattr(xp, "__name__", "").endswith("numpy")
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """A NumPy copy (or view) of an array from any namespace, moved to the host."""
+    if isinstance(a, np.ndarray):
+        return a
+    if hasattr(a, "detach"):  # torch.Tensor
+        return a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def solve_lower_triangular(xp: ModuleType, lower: Any, rhs: Any) -> Any:
+    """Solve ``lower @ out = rhs`` for a lower-triangular ``lower`` (batched over leading axes for non-NumPy)."""
+    if is_numpy(xp):
+        if lower.ndim == 2:
+            return scipy.linalg.solve_triangular(lower, rhs, lower=True, check_finite=False)
+        return np.stack([
+            scipy.linalg.solve_triangular(lower[k], rhs[k], lower=True, check_finite=False)
+            for k in range(lower.shape[0])
+        ])
+    import torch
+
+    return torch.linalg.solve_triangular(lower, rhs, upper=False)

@@ -1,0 +1,23 @@
+"""Errors and warnings gaussmix raises, narrow subclasses of what scikit-learn users already catch."""
+
+from __future__ import annotations
+
+
+class ConvergenceWarning(UserWarning):
+    """EM stopped at ``max_iter`` (or was interrupted) before the lower bound changed by less than ``tol``."""
+
+
+class DegenerateComponentWarning(UserWarning):
+    """A component lost all its points or its covariance stopped being positive definite, and was re-seeded."""
+
+
+class DataSourceError(ValueError):
+    """A data file or source cannot be read as a numeric matrix; the message names the file, row and column."""
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, truncated, corrupted, tampered with, or of an unknown format version."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs a fitted model was called before ``fit`` (same bases as scikit-learn's)."""
