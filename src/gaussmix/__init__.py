@@ -1,3 +1,26 @@
 """gaussmix: Gaussian mixture models by exact EM over sufficient statistics."""
 
+from .core.params import GaussianParams
+from .core.stats import SufficientStats
+from .estimator import GaussianMixture
+from .exceptions import (
+    ConvergenceWarning,
+    DataSourceError,
+    DegenerateComponentWarning,
+    ModelFileError,
+    NotFittedError,
+)
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataSourceError",
+    "DegenerateComponentWarning",
+    "GaussianMixture",
+    "GaussianParams",
+    "ModelFileError",
+    "NotFittedError",
+    "SufficientStats",
+    "__version__",
+]

@@ -1,0 +1,229 @@
+"""Checks at the public edge: data, sample weights, hyper-parameters and initial arrays, with messages that name them."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+Rule = Callable[[Any], "str | None"]  # None when the value is valid, else a description of what is expected
+
+
+def check_data(
+    X: Any, *, name: str = "X", n_features: int | None = None, owner: str = "GaussianMixture",
+) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """A 2-D finite float32/float64 array from ``X``, and its column names if X is a DataFrame with string columns.
+
+    Integer and boolean data become float64; float32 stays float32. Raises TypeError for non-numeric data and
+    ValueError for complex data, a wrong number of dimensions or features, no rows, NaN or infinity.
+    """
+    feature_names = _column_names(X)
+    if hasattr(X, "dtypes") and feature_names is not None:
+        for column, dtype in zip(feature_names, X.dtypes):
+            if not (np.issubdtype(np.dtype(dtype), np.number) or np.dtype(dtype) == bool):
+                raise TypeError(f"{name} column {column!r} is not numeric (dtype {dtype}).")
+    try:
+        array = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} cannot be read as a 2-D numeric array: {exc}") from None
+    if array.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}.")
+    if array.ndim != 2:
+        hint = " Reshape your data with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a " \
+               "single sample." if array.ndim == 1 else ""
+        raise ValueError(f"Expected a 2D array for {name}, got a {array.ndim}D array of shape {array.shape}.{hint}")
+    array = _as_float(array, name)
+    if array.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={array.shape}) in {name}; at least 1 is required.")
+    if array.shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={array.shape}) in {name}; at least 1 is required.")
+    if n_features is not None and array.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {array.shape[1]} features, but {owner} is expecting {n_features} features as input."
+        )
+    check_finite(array, name, feature_names)
+    return array, feature_names
+
+
+def check_finite(array: np.ndarray, name: str, feature_names: tuple[str, ...] | None = None,
+                 row_offset: int = 0) -> None:
+    """Raise a ValueError naming the first row and column holding NaN or infinity."""
+    if np.isfinite(array).all():
+        return
+    row, col = np.unravel_index(int(np.argmin(np.isfinite(array))), array.shape)
+    what = "NaN" if np.isnan(array[row, col]) else "infinity"
+    column = f"column {feature_names[col]!r} (index {col})" if feature_names else f"column {col}"
+    raise ValueError(f"{name} contains {what} at row {row + row_offset}, {column}.")
+
+
+def _as_float(array: np.ndarray, name: str) -> np.ndarray:
+    if array.dtype in (np.float32, np.float64):
+        return array
+    if array.dtype.kind in "iub":
+        return array.astype(np.float64)
+    if array.dtype.kind == "f":  # float16, longdouble
+        return array.astype(np.float64)
+    if array.dtype.kind == "O":
+        try:
+            return array.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    for index, value in np.ndenumerate(array):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name} must be numeric: row {index[0]}, column {index[1]} holds {value!r} "
+                f"(argument must be a string or a real number)."
+            ) from None
+    raise TypeError(f"{name} must be numeric; got dtype {array.dtype}.")
+
+
+def _column_names(X: Any) -> tuple[str, ...] | None:
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "dtypes"):
+        return None
+    names = list(columns)
+    return tuple(names) if names and all(isinstance(c, str) for c in names) else None
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any = np.float64) -> np.ndarray | None:
+    """Non-negative finite weights of shape (n_samples,) with a positive sum, or None for unit weights."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("sample_weight must be a 1-D array of non-negative numbers.") from None
+    if w.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D; got shape {w.shape}.")
+    if w.shape[0] != n_samples:
+        raise ValueError(f"sample_weight has {w.shape[0]} entries; X has {n_samples} rows.")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        raise ValueError(f"sample_weight must be finite and non-negative; row {bad[0]} holds {w[bad[0]]!r}.")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight sums to zero: no row carries any weight.")
+    return w
+
+
+# -- hyper-parameters ---------------------------------------------------------------------------------------
+
+def int_at_least(low: int) -> Rule:
+    def rule(value: Any) -> str | None:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+        return None if ok else f"an int >= {low}"
+    return rule
+
+
+def real_at_least(low: float) -> Rule:
+    def rule(value: Any) -> str | None:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value >= low
+        return None if ok else f"a finite real number >= {low:g}"
+    return rule
+
+
+def one_of(*options: Any) -> Rule:
+    def rule(value: Any) -> str | None:
+        ok = isinstance(value, str) and value in options
+        return None if ok else "one of " + ", ".join(repr(o) for o in options)
+    return rule
+
+
+def optional(inner: Rule) -> Rule:
+    def rule(value: Any) -> str | None:
+        return None if value is None else (None if inner(value) is None else f"None or {inner(value)}")
+    return rule
+
+
+def is_bool(value: Any) -> str | None:
+    return None if isinstance(value, (bool, np.bool_)) else "a bool"
+
+
+def is_array_like(value: Any) -> str | None:
+    return None if value is None or hasattr(value, "__len__") or hasattr(value, "shape") else "None or array-like"
+
+
+def is_random_state(value: Any) -> str | None:
+    ok = value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0) \
+        or isinstance(value, (np.random.Generator, np.random.RandomState))
+    return None if ok else "None, a non-negative int, a numpy Generator or a RandomState"
+
+
+def check_hyperparameters(owner: Any, rules: Mapping[str, Rule]) -> None:
+    """Raise one ValueError naming the first parameter of ``owner`` that breaks its rule."""
+    for name, rule in rules.items():
+        value = getattr(owner, name)
+        expected = rule(value)
+        if expected is not None:
+            raise ValueError(
+                f"The {name!r} parameter of {type(owner).__name__} must be {expected}; got {value!r}."
+            )
+
+
+def to_generator(random_state: Any) -> np.random.Generator:
+    """The one place a ``random_state`` becomes a Generator (a RandomState is drawn from, as scikit-learn does)."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)
+
+
+# -- user-given initial parameters ----------------------------------------------------------------------------
+
+def check_init_arrays(owner: Any, n_features: int) -> dict[str, np.ndarray]:
+    """The given ``weights_init``/``means_init``/``precisions_init`` as float64 arrays, checked for shape and values."""
+    k, d, kind = owner.n_components, n_features, owner.covariance_type
+    found: dict[str, np.ndarray] = {}
+    expected_shapes = {
+        "weights_init": (k,),
+        "means_init": (k, d),
+        "precisions_init": {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[kind],
+    }
+    for name, shape in expected_shapes.items():
+        value = getattr(owner, name)
+        if value is None:
+            continue
+        array = _init_array(value, name)
+        if array.shape != shape:
+            raise ValueError(f"The parameter {name!r} should have the shape {shape} for n_components={k}, "
+                             f"n_features={d} and covariance_type={kind!r}; got {array.shape}.")
+        found[name.removesuffix("_init")] = array
+    weights = found.get("weights")
+    if weights is not None:
+        if np.any(weights < 0) or np.any(weights > 1):
+            raise ValueError(f"The parameter 'weights_init' should be in the range [0, 1]; got {weights}.")
+        if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
+            raise ValueError(f"The parameter 'weights_init' should be normalized; its sum is {weights.sum():.6f}.")
+    precisions = found.get("precisions")
+    if precisions is not None:
+        _check_precisions(precisions, kind)
+    return found
+
+
+def _init_array(value: Any, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"The parameter {name!r} must be a numeric array.") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"The parameter {name!r} contains NaN or infinity.")
+    return array
+
+
+def _check_precisions(precisions: np.ndarray, kind: str) -> None:
+    if kind in ("diag", "spherical"):
+        if np.any(precisions <= 0):
+            raise ValueError("The parameter 'precisions_init' should be positive.")
+        return
+    stack = precisions[None] if kind == "tied" else precisions
+    for k, matrix in enumerate(stack):
+        where = "" if kind == "tied" else f" of component {k}"
+        if not np.allclose(matrix, matrix.T):
+            raise ValueError(f"The parameter 'precisions_init'{where} should be symmetric.")
+        if np.any(np.linalg.eigvalsh(matrix) <= 0):
+            raise ValueError(f"The parameter 'precisions_init'{where} should be positive definite.")

@@ -1,0 +1,133 @@
+"""The M-step: new parameters from summed statistics, with dead or singular components re-seeded, never dropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .namespace import array_namespace, is_numpy, to_numpy
+from .params import GaussianParams, NotPositiveDefiniteError
+from .stats import SufficientStats
+
+#: A component whose responsibility sum is below this fraction of the total weight has lost all its points.
+DEAD_FRACTION = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class Reseed:
+    """One component re-seeded by the M-step: which, where (global row, -1 if unknown) and why."""
+
+    component: int
+    row: int
+    reason: str  # "lost all its points" or "covariance not positive definite"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MStepResult:
+    params: GaussianParams
+    reseeds: tuple[Reseed, ...]
+
+
+def params_from_stats(stats: SufficientStats, reg_covar: float) -> MStepResult:
+    """Maximum-likelihood parameters from summed statistics, ``reg_covar`` added to every variance.
+
+    Components that lost all their points, or whose covariance is not positive definite, are re-seeded at the
+    worst-explained rows the statistics carry, with the weighted mean of the healthy components' covariances.
+    """
+    xp = array_namespace(stats.first)
+    kind = stats.covariance_type
+    nk = stats.resp_sum
+    total = stats.n
+    dead = _indices(nk <= DEAD_FRACTION * total)
+    safe_nk = xp.where(nk > 0, nk, xp.ones_like(nk))
+    delta = stats.first / safe_nk[:, None]
+    means = stats.center + delta
+    covariances = _covariances(xp, stats, safe_nk, delta, reg_covar)
+    weights = nk / total
+    try:
+        params = GaussianParams.from_covariances(weights, means, covariances, kind)
+        singular: tuple[int, ...] = ()
+    except NotPositiveDefiniteError as err:
+        if kind == "tied":
+            raise _singular_error(err, reg_covar) from None
+        singular = err.components
+    bad = sorted(set(dead) | set(singular))
+    if not bad:
+        return MStepResult(params, ())
+    return _reseed(xp, stats, weights, means, covariances, bad, set(dead), reg_covar)
+
+
+def _covariances(xp: Any, stats: SufficientStats, nk: Any, delta: Any, reg_covar: float) -> Any:
+    """Covariances about the new means: centred second moments corrected by δ = new mean − centre."""
+    kind = stats.covariance_type
+    d = stats.n_features
+    if kind == "full":
+        cov = stats.second / nk[:, None, None] - delta[:, :, None] * delta[:, None, :]
+        cov = 0.5 * (cov + xp.matrix_transpose(cov))
+        return cov + reg_covar * xp.eye(d, dtype=cov.dtype, **_device(xp, cov))
+    if kind == "tied":
+        cov = (stats.second - (nk[:, None] * delta).T @ delta) / stats.n
+        cov = 0.5 * (cov + cov.T)
+        return cov + reg_covar * xp.eye(d, dtype=cov.dtype, **_device(xp, cov))
+    if kind == "diag":
+        var = stats.second / nk[:, None] - delta * delta
+        return xp.maximum(var, xp.zeros_like(var)) + reg_covar
+    var = (stats.second / nk - xp.sum(delta * delta, axis=1)) / d
+    return xp.maximum(var, xp.zeros_like(var)) + reg_covar
+
+
+def _reseed(
+    xp: Any, stats: SufficientStats, weights: Any, means: Any, covariances: Any,
+    bad: list[int], dead: set[int], reg_covar: float,
+) -> MStepResult:
+    """Move each bad component to one of the worst-explained rows, with the healthy components' mean covariance."""
+    kind = stats.covariance_type
+    k_all = stats.n_components
+    healthy = [k for k in range(k_all) if k not in bad]
+    if kind == "tied":
+        fallback = covariances
+    elif healthy:
+        w = weights[healthy] / xp.sum(weights[healthy])
+        shape = (-1,) + (1,) * (covariances.ndim - 1)
+        fallback = xp.sum(xp.reshape(w, shape) * covariances[healthy], axis=0)
+    else:
+        raise _singular_error(NotPositiveDefiniteError(tuple(bad)), reg_covar)
+    n_worst = int(stats.worst_points.shape[0])
+    rows = to_numpy(stats.worst_rows)
+    new_means, new_cov, new_weights = _copy(xp, means), _copy(xp, covariances), _copy(xp, weights)
+    reseeds = []
+    for i, k in enumerate(bad):
+        if n_worst:
+            new_means[k] = stats.worst_points[i % n_worst]
+        if kind != "tied":
+            new_cov[k] = fallback
+        new_weights[k] = 1.0 / k_all
+        reason = "lost all its points" if k in dead else "covariance not positive definite"
+        reseeds.append(Reseed(k, int(rows[i % n_worst]) if n_worst else -1, reason))
+    new_weights = new_weights / xp.sum(new_weights)
+    try:
+        params = GaussianParams.from_covariances(new_weights, new_means, new_cov, kind)
+    except NotPositiveDefiniteError as err:
+        raise _singular_error(err, reg_covar) from None
+    return MStepResult(params, tuple(reseeds))
+
+
+def _singular_error(err: NotPositiveDefiniteError, reg_covar: float) -> ValueError:
+    return ValueError(
+        f"{err} Every component is singular, so none can be re-seeded from the others "
+        f"(constant or collinear columns?). Increase reg_covar (now {reg_covar:g})."
+    )
+
+
+def _indices(mask: Any) -> tuple[int, ...]:
+    import numpy as np
+
+    return tuple(int(i) for i in np.flatnonzero(to_numpy(mask)))
+
+
+def _copy(xp: Any, a: Any) -> Any:
+    return a.copy() if is_numpy(xp) else a.clone()
+
+
+def _device(xp: Any, a: Any) -> dict:
+    return {} if is_numpy(xp) else {"device": a.device}

@@ -1,0 +1,343 @@
+"""GaussianMixture: scikit-learn's estimator API over the core EM engine; checks input, owns fitted attributes."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from . import _validation as check
+from ._base import ParamsMixin
+from .core.em import EMResult, run_em
+from .core.estep import log_resp
+from .core.init import INIT_METHODS, initial_params
+from .core.params import COVARIANCE_TYPES, GaussianParams
+from .exceptions import ConvergenceWarning, DegenerateComponentWarning
+from .executors.local import ArraySource, ChunkSource, default_chunk_rows, local_accumulator, map_rows
+
+PARAMETER_RULES: dict[str, check.Rule] = {
+    "n_components": check.int_at_least(1),
+    "covariance_type": check.one_of(*COVARIANCE_TYPES),
+    "tol": check.real_at_least(0.0),
+    "reg_covar": check.real_at_least(0.0),
+    "max_iter": check.int_at_least(0),
+    "n_init": check.int_at_least(1),
+    "init_params": check.one_of(*INIT_METHODS),
+    "weights_init": check.is_array_like,
+    "means_init": check.is_array_like,
+    "precisions_init": check.is_array_like,
+    "random_state": check.is_random_state,
+    "warm_start": check.is_bool,
+    "verbose": check.int_at_least(0),
+    "verbose_interval": check.int_at_least(1),
+    "chunk_rows": check.optional(check.int_at_least(1)),
+    "init_sample_size": check.optional(check.int_at_least(1)),
+}
+
+
+class GaussianMixture(ParamsMixin):
+    """Gaussian mixture model fitted by exact EM over sufficient statistics.
+
+    A drop-in replacement for ``sklearn.mixture.GaussianMixture``: the same parameters, defaults, fitted attributes
+    and methods, plus ``sample_weight`` and data that streams in row blocks.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Shape of each component's covariance: own full matrix, one shared full matrix, own diagonal, own scalar.
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood per sample changes by less than this.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance so that it stays positive definite.
+    max_iter : int, default=100
+        EM iterations per initialisation.
+    n_init : int, default=1
+        Initialisations; the one with the best final lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How the first responsibilities are drawn (gaussmix's own k-means, not scikit-learn's).
+    weights_init, means_init, precisions_init : array-like, default=None
+        User-given initial parameters (override the corresponding part of ``init_params``).
+    random_state : int, Generator, RandomState or None, default=None
+        Seed of the initialisation and of ``sample``.
+    warm_start : bool, default=False
+        Start from the previous fit's parameters (then ``n_init`` is ignored).
+    verbose : int, default=0
+        1 prints initialisations and iterations, 2 adds times and lower-bound changes.
+    verbose_interval : int, default=10
+        Iterations between two verbose lines.
+    chunk_rows : int or None, default=None
+        Rows per E-step block; None chooses from K and D so that a block's working set stays a few MB.
+    init_sample_size : int or None, default=None
+        Rows the initialisation sees: None uses every in-memory row (and a 200,000-row uniform sample of sources
+        that stream from disk or a cluster).
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_ : ndarray
+        Fitted parameters in scikit-learn's shapes.
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean log-likelihood per sample of the best initialisation, before its last M-step.
+    lower_bounds_ : list of float
+        The lower bound at each iteration of the best initialisation.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names, when X was a DataFrame or a file with a header.
+    reseeds_ : tuple
+        The component re-seeds of the kept run (iteration, component, row, reason).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> np.sort(gm.means_[:, 0]).round(3)
+    array([ 1., 10.])
+    """
+
+    def __init__(
+        self, n_components: int = 1, *, covariance_type: str = "full", tol: float = 1e-3,
+        reg_covar: float = 1e-6, max_iter: int = 100, n_init: int = 1, init_params: str = "kmeans",
+        weights_init: Any = None, means_init: Any = None, precisions_init: Any = None, random_state: Any = None,
+        warm_start: bool = False, verbose: int = 0, verbose_interval: int = 10, chunk_rows: int | None = None,
+        init_sample_size: int | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.chunk_rows = chunk_rows
+        self.init_sample_size = init_sample_size
+
+    # -- fitting -------------------------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
+        """Estimate the parameters with EM (``n_init`` initialisations, the best kept).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights: an integer weight acts as that many copies of the row, zero as no row.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        check.check_hyperparameters(self, PARAMETER_RULES)
+        source, feature_names = self._fit_source(X, sample_weight)
+        init_data, init_weight = self._init_rows(source)
+        user_init = self._check_init_arrays(source.n_features)
+        rng = check.to_generator(self.random_state)
+        accumulate = self._accumulator(source)
+        warm = self.warm_start and self.__sklearn_is_fitted__()
+        best: EMResult | None = None
+        for init in range(1 if warm else self.n_init):
+            self._say(1, f"Initialization {init}")
+            if warm:
+                params0, bound0 = self._params(), self.lower_bound_
+            else:
+                params0, bound0 = self._initial_params(init_data, init_weight, user_init, rng), -math.inf
+            result = run_em(accumulate, params0, reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
+                            lower_bound0=bound0, on_iteration=self._iteration_reporter())
+            self._say(1, f"Initialization {'converged' if result.converged else 'did not converge'}.")
+            if best is None or result.lower_bound > best.lower_bound:
+                best = result
+            if result.interrupted:
+                break
+        self._warn_about(best)
+        self._set_fitted(best, source.n_features, feature_names)
+        if best.interrupted:
+            raise KeyboardInterrupt
+        return self
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit, then return the most likely component of every row (consistent with ``fit(X).predict(X)``)."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def _fit_source(self, X: Any, sample_weight: Any) -> tuple[ChunkSource, tuple[str, ...] | None]:
+        """Validate X and the weights and wrap them as a ChunkSource; the choice of executor starts here."""
+        array, feature_names = check.check_data(X)
+        weights = check.check_sample_weight(sample_weight, array.shape[0])
+        n_positive = array.shape[0] if weights is None else int(np.count_nonzero(weights))
+        if n_positive < self.n_components:
+            rows = "rows" if weights is None else "rows with positive sample_weight"
+            raise ValueError(
+                f"Expected n_samples >= n_components, but got n_components = {self.n_components} and "
+                f"{n_positive} {rows}."
+            )
+        return ArraySource(array, weights, self._chunk_rows(array.shape[1]), feature_names), feature_names
+
+    def _accumulator(self, source: ChunkSource):
+        return local_accumulator(source)
+
+    def _init_rows(self, source: ChunkSource) -> tuple[np.ndarray, np.ndarray | None]:
+        """The in-memory rows the initialisation sees: all of an array source's rows."""
+        if isinstance(source, ArraySource):
+            return source.X, source.sample_weight
+        raise TypeError(f"Cannot initialise from a {type(source).__name__}.")
+
+    def _chunk_rows(self, n_features: int) -> int:
+        return self.chunk_rows or default_chunk_rows(n_features, self.n_components)
+
+    def _initial_params(self, X: np.ndarray, weight: np.ndarray | None, user_init: dict[str, np.ndarray],
+                        rng: np.random.Generator) -> GaussianParams:
+        kind = self.covariance_type
+        if len(user_init) == 3:
+            return GaussianParams.from_precisions(user_init["weights"], user_init["means"],
+                                                  user_init["precisions"], kind)
+        params = initial_params(X, self.n_components, kind, self.init_params, rng, reg_covar=self.reg_covar,
+                                sample_weight=weight, chunk_rows=self._chunk_rows(X.shape[1])).params
+        if "precisions" in user_init:
+            params = GaussianParams.from_precisions(params.weights, params.means, user_init["precisions"], kind)
+        return GaussianParams(user_init.get("weights", params.weights), user_init.get("means", params.means),
+                              params.covariances, params.precisions_cholesky, kind)
+
+    def _check_init_arrays(self, n_features: int) -> dict[str, np.ndarray]:
+        return check.check_init_arrays(self, n_features)
+
+    # -- reporting -----------------------------------------------------------------------------------------
+
+    def _say(self, level: int, message: str) -> None:
+        if self.verbose >= level:
+            print(message)
+
+    def _iteration_reporter(self):
+        if not self.verbose:
+            return None
+        state = {"time": time.perf_counter(), "bound": -math.inf}
+
+        def report(n_iter: int, lower_bound: float) -> None:
+            now = time.perf_counter()
+            if n_iter % self.verbose_interval == 0:
+                if self.verbose >= 2:
+                    print(f"  Iteration {n_iter}\t time lapse {now - state['time']:.5f}s\t "
+                          f"ll change {lower_bound - state['bound']:.5f}")
+                else:
+                    print(f"  Iteration {n_iter}")
+                state["time"] = now
+            state["bound"] = lower_bound
+
+        return report
+
+    def _warn_about(self, result: EMResult) -> None:
+        for event in result.reseeds:
+            r = event.reseed
+            where = f"row {r.row}, the worst-explained point" if r.row >= 0 else "a data point"
+            warnings.warn(f"Component {r.component} {r.reason} at iteration {event.n_iter}; re-seeded at {where}.",
+                          DegenerateComponentWarning, stacklevel=3)
+        if result.interrupted:
+            warnings.warn(f"Fit interrupted after {result.n_iter} iteration(s); keeping the best parameters so far.",
+                          ConvergenceWarning, stacklevel=3)
+        elif not result.converged and self.max_iter > 0:
+            warnings.warn(
+                f"Best performing initialization did not converge in {self.max_iter} iterations "
+                f"(last change of the mean log-likelihood above tol={self.tol:g}). Increase max_iter or tol, "
+                "try other init parameters, or check for degenerate data.", ConvergenceWarning, stacklevel=3)
+
+    def _set_fitted(self, result: EMResult, n_features: int, feature_names: tuple[str, ...] | None) -> None:
+        """Assign every fitted attribute at once, so a failed fit leaves the estimator as it was."""
+        p = result.params
+        self.weights_ = p.weights
+        self.means_ = p.means
+        self.covariances_ = p.covariances
+        self.precisions_cholesky_ = p.precisions_cholesky
+        self.precisions_ = p.precisions
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.lower_bound_ = result.lower_bound
+        self.lower_bounds_ = list(result.lower_bounds)
+        self.reseeds_ = result.reseeds
+        self.n_features_in_ = n_features
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _params(self) -> GaussianParams:
+        """The fitted parameters as the core's immutable value."""
+        self._check_fitted()
+        return GaussianParams(self.weights_, self.means_, self.covariances_, self.precisions_cholesky_,
+                              self.covariance_type)
+
+    # -- row-wise methods ----------------------------------------------------------------------------------
+
+    def _rows_source(self, X: Any) -> ChunkSource:
+        """Validate X against the fitted model and wrap it as a ChunkSource."""
+        self._check_fitted()
+        array, names = check.check_data(X, n_features=self.n_features_in_, owner=type(self).__name__)
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if names is not None and fitted_names is not None and tuple(fitted_names) != names:
+            raise ValueError(f"X has feature names {list(names)}, but {type(self).__name__} was fitted with "
+                             f"{list(fitted_names)}.")
+        return ArraySource(array, None, self._chunk_rows(array.shape[1]))
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """log p(x) of every row, shape (n_samples,)."""
+        params = self._params()
+        return map_rows(self._rows_source(X), lambda Xb: log_resp(Xb, params)[0].astype(np.float64))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Posterior probability of each component for each row, shape (n_samples, n_components)."""
+        params = self._params()
+        return map_rows(self._rows_source(X), lambda Xb: np.exp(log_resp(Xb, params)[1].astype(np.float64)))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most likely component of each row, shape (n_samples,)."""
+        params = self._params()
+        return map_rows(self._rows_source(X), lambda Xb: np.argmax(log_resp(Xb, params)[1], axis=1))
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Mean log-likelihood per sample (weighted mean with ``sample_weight``)."""
+        log_prob = self.score_samples(X)
+        weights = check.check_sample_weight(sample_weight, log_prob.shape[0])
+        return float(np.average(log_prob, weights=weights))
+
+    def _n_parameters(self) -> int:
+        """Free parameters of the model: weights (K − 1), means (K·D) and the covariances."""
+        k, d = self.means_.shape
+        covariance = {"full": k * d * (d + 1) / 2, "diag": k * d, "tied": d * (d + 1) / 2,
+                      "spherical": k}[self.covariance_type]
+        return int(covariance + k * d + k - 1)
+
+    def bic(self, X: Any, sample_weight: Any = None) -> float:
+        """Bayesian information criterion (lower is better): −2·log L + p·log n, n the (weighted) row count."""
+        n = self._effective_rows(X, sample_weight)
+        return -2.0 * self.score(X, sample_weight=sample_weight) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X: Any, sample_weight: Any = None) -> float:
+        """Akaike information criterion (lower is better): −2·log L + 2p."""
+        n = self._effective_rows(X, sample_weight)
+        return -2.0 * self.score(X, sample_weight=sample_weight) * n + 2 * self._n_parameters()
+
+    def _effective_rows(self, X: Any, sample_weight: Any) -> float:
+        if sample_weight is not None:
+            return float(np.sum(sample_weight))
+        return float(X.shape[0]) if hasattr(X, "shape") else float(len(X))
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n_samples`` rows from the fitted mixture; returns (X, component labels), grouped by component."""
+        self._check_fitted()
+        if not (isinstance(n_samples, (int, np.integer)) and n_samples >= 1):
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}. It must be an int >= 1.")
+        from .core.sampling import sample_mixture
+
+        return sample_mixture(self._params(), n_samples, check.to_generator(self.random_state))
