@@ -10,6 +10,7 @@ from .exceptions import (
     ModelFileError,
     NotFittedError,
 )
+from .persistence import load
 
 __version__ = "0.1.0"
 
@@ -22,5 +23,6 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "SufficientStats",
+    "load",
     "__version__",
 ]

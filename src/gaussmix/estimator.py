@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -128,7 +128,8 @@ class GaussianMixture(ParamsMixin):
 
     # -- fitting -------------------------------------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *,
+            on_iteration: Callable[[int, float], None] | None = None) -> GaussianMixture:
         """Estimate the parameters with EM (``n_init`` initialisations, the best kept).
 
         Parameters
@@ -137,6 +138,11 @@ class GaussianMixture(ParamsMixin):
         y : ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights: an integer weight acts as that many copies of the row, zero as no row.
+        on_iteration : callable, optional
+            Called as ``on_iteration(n_iter, lower_bound)`` after every EM iteration of every initialisation
+            (``n_iter`` restarts at 1 with each one), for progress bars and logs; not a hyper-parameter, so
+            ``clone`` and ``get_params`` never see it. A KeyboardInterrupt (Ctrl-C) during fit keeps the best
+            parameters so far as the fitted model, then re-raises.
 
         Returns
         -------
@@ -157,7 +163,7 @@ class GaussianMixture(ParamsMixin):
             else:
                 params0, bound0 = self._initial_params(init_data, init_weight, user_init, rng), -math.inf
             result = run_em(accumulate, params0, reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
-                            lower_bound0=bound0, on_iteration=self._iteration_reporter())
+                            lower_bound0=bound0, on_iteration=self._iteration_reporter(on_iteration))
             self._say(1, f"Initialization {'converged' if result.converged else 'did not converge'}.")
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
@@ -220,9 +226,9 @@ class GaussianMixture(ParamsMixin):
         if self.verbose >= level:
             print(message)
 
-    def _iteration_reporter(self):
+    def _iteration_reporter(self, on_iteration: Callable[[int, float], None] | None = None):
         if not self.verbose:
-            return None
+            return on_iteration
         state = {"time": time.perf_counter(), "bound": -math.inf}
 
         def report(n_iter: int, lower_bound: float) -> None:
@@ -235,6 +241,8 @@ class GaussianMixture(ParamsMixin):
                     print(f"  Iteration {n_iter}")
                 state["time"] = now
             state["bound"] = lower_bound
+            if on_iteration is not None:
+                on_iteration(n_iter, lower_bound)
 
         return report
 
@@ -341,3 +349,28 @@ class GaussianMixture(ParamsMixin):
         from .core.sampling import sample_mixture
 
         return sample_mixture(self._params(), n_samples, check.to_generator(self.random_state))
+
+    # -- model files and scikit-learn ----------------------------------------------------------------------
+
+    def save(self, path: Any) -> Any:
+        """Write the fitted model to ``path`` (``.npz``) atomically; :func:`gaussmix.load` reads it back exactly.
+
+        The file holds numeric arrays and JSON only (no pickle, so loading never runs code): the parameters,
+        ``get_params()``, the fit record and the feature names. See docs/MODEL_FILE.md. Returns the path.
+        """
+        from .persistence import save
+
+        return save(self, path)
+
+    def to_sklearn(self) -> Any:
+        """An equivalent fitted ``sklearn.mixture.GaussianMixture`` (needs scikit-learn)."""
+        from .interop import to_sklearn
+
+        return to_sklearn(self)
+
+    @classmethod
+    def from_sklearn(cls, est: Any) -> GaussianMixture:
+        """A fitted gaussmix model from a fitted ``sklearn.mixture.GaussianMixture``, parameters copied exactly."""
+        from .interop import from_sklearn
+
+        return from_sklearn(est)

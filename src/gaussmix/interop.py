@@ -1,0 +1,96 @@
+"""Conversion to and from a fitted scikit-learn ``GaussianMixture`` (scikit-learn imported only when called)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .core.params import GaussianParams
+from .estimator import GaussianMixture
+from .exceptions import NotFittedError
+from .persistence import fitted_estimator
+
+#: Constructor parameters both estimators share; gaussmix's chunk_rows and init_sample_size have no counterpart.
+SHARED_PARAMETERS = (
+    "n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init", "init_params", "weights_init",
+    "means_init", "precisions_init", "random_state", "warm_start", "verbose", "verbose_interval",
+)
+FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+
+
+def _import_sklearn_mixture() -> Any:
+    try:
+        from sklearn import mixture
+    except ImportError as exc:
+        raise ImportError("Converting to or from scikit-learn needs it: pip install scikit-learn") from exc
+    return mixture
+
+
+def to_sklearn(model: GaussianMixture) -> Any:
+    """A fitted ``sklearn.mixture.GaussianMixture`` with copies of ``model``'s parameters and fit record.
+
+    Its ``predict``, ``predict_proba`` and ``score_samples`` agree with ``model``'s to rounding. A
+    ``random_state`` that is a NumPy Generator (which scikit-learn does not take) becomes None.
+
+    Examples
+    --------
+    >>> import numpy as np, gaussmix
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.2], [5.0, 5.0], [5.2, 4.9]])
+    >>> gm = gaussmix.GaussianMixture(2, random_state=0).fit(X)
+    >>> sk = gm.to_sklearn()
+    >>> bool((sk.predict(X) == gm.predict(X)).all())
+    True
+    """
+    if not model.__sklearn_is_fitted__():
+        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet; there is nothing to convert.")
+    mixture = _import_sklearn_mixture()
+    params = {name: getattr(model, name) for name in SHARED_PARAMETERS}
+    if isinstance(params["random_state"], np.random.Generator):
+        params["random_state"] = None
+    est = mixture.GaussianMixture(**params)
+    for name in FITTED_ARRAYS:
+        setattr(est, name, np.array(getattr(model, name), dtype=np.float64, copy=True))
+    est.converged_ = bool(model.converged_)
+    est.n_iter_ = int(model.n_iter_)
+    est.lower_bound_ = float(model.lower_bound_)
+    est.lower_bounds_ = list(model.lower_bounds_)
+    est.n_features_in_ = int(model.n_features_in_)
+    if hasattr(model, "feature_names_in_"):
+        est.feature_names_in_ = np.array(model.feature_names_in_, dtype=object, copy=True)
+    return est
+
+
+def from_sklearn(est: Any) -> GaussianMixture:
+    """A fitted gaussmix ``GaussianMixture`` from a fitted ``sklearn.mixture.GaussianMixture``.
+
+    The parameters are copied bit for bit (``precisions_`` is recomputed from ``precisions_cholesky_``), so
+    predictions agree with ``est``'s. ``BayesianGaussianMixture`` is refused: its weights and precisions mean
+    something else.
+
+    Raises
+    ------
+    TypeError
+        If ``est`` is not a scikit-learn GaussianMixture.
+    NotFittedError
+        If ``est`` is not fitted.
+    """
+    mixture = _import_sklearn_mixture()
+    if not isinstance(est, mixture.GaussianMixture):
+        raise TypeError(f"from_sklearn needs a sklearn.mixture.GaussianMixture; got {type(est).__name__}.")
+    if not hasattr(est, "means_"):
+        raise NotFittedError("This scikit-learn GaussianMixture is not fitted yet; fit it before converting.")
+    kind = est.covariance_type
+    params = GaussianParams(*(np.array(getattr(est, name), dtype=np.float64, copy=True) for name in
+                              ("weights_", "means_", "covariances_", "precisions_cholesky_")), kind)
+    hyper = {name: getattr(est, name) for name in SHARED_PARAMETERS}
+    names = getattr(est, "feature_names_in_", None)
+    return fitted_estimator(
+        params,
+        hyper,
+        n_iter=est.n_iter_,
+        converged=est.converged_,
+        lower_bound=est.lower_bound_,
+        lower_bounds=list(getattr(est, "lower_bounds_", [])),
+        feature_names=None if names is None else tuple(str(n) for n in names),
+    )
