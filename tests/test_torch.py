@@ -187,10 +187,11 @@ def test_bivariate_scale_tril_reproduces_the_covariance():
     torch.testing.assert_close(cov, expected, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("param_batch", [(3,), ()], ids=["per-sample", "shared"])
 @pytest.mark.parametrize("scale", ["scale_diag", "scale_tril"])
-def test_log_prob_gradients_match_finite_differences(scale):
+def test_log_prob_gradients_match_finite_differences(scale, param_batch):
     gen = torch.Generator().manual_seed(7)
-    logits, loc, scale_diag, scale_tril = random_mixture(gen, (3,), k=2, d=2)
+    logits, loc, scale_diag, scale_tril = random_mixture(gen, param_batch, k=2, d=2)
     x = torch.randn(3, 2, generator=gen, dtype=F64) * 2
     scale_value = scale_diag if scale == "scale_diag" else scale_tril
     inputs = tuple(t.clone().requires_grad_() for t in (x, logits, loc, scale_value))
