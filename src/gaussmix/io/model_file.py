@@ -1,0 +1,432 @@
+"""Model files: parameters as float64 arrays in an .npz plus a JSON metadata entry; atomic to write, safe to load.
+
+The format is described field by field in docs/MODEL_FILE.md. Loading uses ``np.load(allow_pickle=False)``
+only, so a model file cannot run code, and every array is checked before a ``GaussianParams`` is built from it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import re
+import struct
+import uuid
+import zipfile
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.params import COVARIANCE_TYPES, GaussianParams
+from ..exceptions import ModelFileError
+
+FORMAT_NAME = "gaussmix-model"
+FORMAT_VERSION = 1
+METADATA_KEY = "metadata.json"
+PARAM_ARRAYS = ("weights", "means", "covariances", "precisions_cholesky")
+
+WEIGHT_SUM_TOL = 1e-8  # |sum(weights) - 1|
+SYMMETRY_RTOL = 1e-8  # max |C - C^T| relative to max |C|
+PRECISION_TOL = 1e-6  # max |P^T C P - I|, i.e. P P^T = inverse(C) without forming the inverse
+
+# Keys save_model writes itself, and keys it derives from the parameters (a caller may repeat those if equal).
+_WRITTEN_BY_SAVE = ("format", "format_version", "library_version", "created")
+_DERIVED_FROM_PARAMS = ("covariance_type", "n_components", "n_features")
+# np.savez takes `file` and `allow_pickle` as keywords, so arrays cannot carry those names.
+_RESERVED_NAMES = frozenset(PARAM_ARRAYS + (METADATA_KEY, "file", "allow_pickle"))
+_ARRAY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# What a damaged zip or .npy member can raise while being read (ValueError is handled on its own).
+_READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError, MemoryError)
+
+
+class _Invalid(Exception):
+    """A problem with model content; save_model reports it as ValueError, load_model as ModelFileError."""
+
+
+def save_model(
+    path: str | os.PathLike[str],
+    params: GaussianParams,
+    metadata: Mapping[str, Any],
+    arrays: Mapping[str, np.ndarray] | None = None,
+) -> Path:
+    """Write a fitted mixture to ``path`` atomically, in the versioned gaussmix model-file format.
+
+    The file is written to a temporary file in the same directory, flushed to disk and renamed over
+    ``path``, so a failed or interrupted save never leaves a partial file and never replaces a good one.
+    Exactly ``path`` is written (no suffix is added; ``.npz`` is the conventional one).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination file; its directory must exist.
+    params : GaussianParams
+        The parameters, stored bit for bit (converted to float64 NumPy arrays first when they are not).
+        They must pass the same checks as :func:`load_model`.
+    metadata : mapping
+        JSON-serialisable information for the ``metadata.json`` entry, usually ``feature_names`` (None or
+        one string per feature), ``hyper_parameters`` (dict) and ``fit_info`` (dict with ``n_iter``,
+        ``converged``, ``lower_bound``); other keys are stored as given. Tuples become lists, NumPy scalars
+        Python numbers; NaN and infinities are refused (JSON cannot hold them: store None instead).
+    arrays : mapping of str to ndarray, optional
+        Extra arrays (e.g. ``lower_bounds``), named like Python identifiers, of any non-object dtype.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        If the parameters, metadata or extra arrays are invalid; nothing is written then.
+    """
+    if not isinstance(params, GaussianParams):
+        raise TypeError(f"save_model needs a GaussianParams; got {type(params).__name__}.")
+    params = params.to_numpy()
+    try:
+        members = {name: getattr(params, name) for name in PARAM_ARRAYS}
+        n_components, n_features = _sizes(members["means"])
+        _check_params(members, params.covariance_type, n_components, n_features)
+        document = _metadata_document(params.covariance_type, n_components, n_features, metadata)
+        members.update(_extra_arrays(arrays))
+    except _Invalid as exc:
+        raise ValueError(f"Cannot save the model to '{path}': {exc}.") from None
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    members[METADATA_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    path = Path(path)
+    _write_atomically(path, members)
+    return path
+
+
+def load_model(path: str | os.PathLike[str]) -> tuple[GaussianParams, dict[str, Any], dict[str, np.ndarray]]:
+    """Read and check a gaussmix model file; never unpickles or runs anything from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save_model`.
+
+    Returns
+    -------
+    params : GaussianParams
+        The stored arrays, bit for bit (nothing is recomputed).
+    metadata : dict
+        The whole ``metadata.json`` document, including ``format``, ``format_version``, ``library_version``
+        and ``created``.
+    arrays : dict of str to ndarray
+        The extra arrays saved with the model.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, not an .npz, truncated, corrupted, holds pickled objects, has an unknown format
+        or a newer format version, or its arrays are inconsistent (the message names the file and the problem).
+    """
+    members = _read_members(path)
+    try:
+        document = _parse_metadata(members.pop(METADATA_KEY, None))
+        _check_metadata(document)
+        missing = [name for name in PARAM_ARRAYS if name not in members]
+        if missing:
+            raise _Invalid(f"the array '{missing[0]}' is missing")
+        params_arrays = {name: members.pop(name) for name in PARAM_ARRAYS}
+        _check_params(params_arrays, document["covariance_type"], document["n_components"], document["n_features"])
+    except _Invalid as exc:
+        raise ModelFileError(f"Cannot load model file '{path}': {exc}.") from None
+    return GaussianParams(**params_arrays, covariance_type=document["covariance_type"]), document, members
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def _read_members(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every member of the .npz as an array, loaded without pickle; any failure becomes ModelFileError."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except FileNotFoundError:
+        raise ModelFileError(f"No model file at '{path}'.") from None
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read model file '{path}': {exc.strerror or exc}.") from None
+    if head not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip's first local header, or an empty zip
+        raise ModelFileError(f"'{path}' is not a gaussmix model file: it is not an .npz (zip) archive.")
+    members: dict[str, np.ndarray] = {}
+    name = None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            for name in npz.files:
+                members[name] = npz[name]
+    except ValueError as exc:
+        if name is not None and "allow_pickle" in str(exc):
+            raise ModelFileError(
+                f"Cannot load model file '{path}': the array '{name}' holds pickled Python objects, which "
+                "gaussmix never loads (a gaussmix model file holds only numeric arrays)."
+            ) from None
+        raise ModelFileError(f"Cannot load model file '{path}': it is corrupted ({_describe(exc)}).") from None
+    except _READ_ERRORS as exc:
+        raise ModelFileError(
+            f"Cannot load model file '{path}': it is truncated or corrupted ({_describe(exc)})."
+        ) from None
+    for name, value in members.items():
+        if not isinstance(value, np.ndarray):
+            raise ModelFileError(f"Cannot load model file '{path}': the member '{name}' is not a NumPy array.")
+    return members
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _parse_metadata(raw: np.ndarray | None) -> dict[str, Any]:
+    if raw is None:
+        raise _Invalid(f"the '{METADATA_KEY}' entry is missing, so it is not a gaussmix model file")
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _Invalid(f"'{METADATA_KEY}' must be a 1-D uint8 array; got {raw.dtype} of shape {raw.shape}")
+    try:
+        document = json.loads(raw.tobytes().decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, _Invalid) as exc:
+        raise _Invalid(f"'{METADATA_KEY}' is not valid JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise _Invalid(f"'{METADATA_KEY}' must hold a JSON object; got {type(document).__name__}")
+    return document
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Invalid(f"{name} is not a JSON number")
+
+
+def _check_metadata(doc: dict[str, Any]) -> None:
+    """Format name and version first (so a newer file says so), then the keys version 1 requires."""
+    if doc.get("format") != FORMAT_NAME:
+        raise _Invalid(f"its format is {doc.get('format')!r}, not {FORMAT_NAME!r}, so it is not a gaussmix model file")
+    version = doc.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise _Invalid(f"format_version must be a positive integer; got {version!r}")
+    if version > FORMAT_VERSION:
+        raise _Invalid(
+            f"it has format_version {version}, newer than the {FORMAT_VERSION} this gaussmix reads; "
+            "upgrade gaussmix to load it"
+        )
+    if doc.get("covariance_type") not in COVARIANCE_TYPES:
+        raise _Invalid(
+            f"covariance_type must be one of {', '.join(map(repr, COVARIANCE_TYPES))}; "
+            f"got {doc.get('covariance_type')!r}"
+        )
+    for key in ("n_components", "n_features"):
+        if not _is_int(doc.get(key)) or doc[key] < 1:
+            raise _Invalid(f"{key} must be a positive integer; got {doc.get(key)!r}")
+    for key in ("library_version", "created"):
+        if not isinstance(doc.get(key), str):
+            raise _Invalid(f"{key} must be a string; got {doc.get(key)!r}")
+    for key in ("feature_names", "hyper_parameters", "fit_info"):
+        if key not in doc:
+            raise _Invalid(f"the metadata key '{key}' is missing")
+    _check_described(doc, doc["n_features"])
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --- parameter checks, shared by save and load ---------------------------------------------------------------
+
+
+def _sizes(means: np.ndarray) -> tuple[int, int]:
+    if means.ndim != 2:
+        raise _Invalid(f"the array 'means' must be 2-D (n_components, n_features); got shape {means.shape}")
+    return means.shape[0], means.shape[1]
+
+
+def _check_params(arrays: dict[str, np.ndarray], covariance_type: str, n_components: int, n_features: int) -> None:
+    """Raise _Invalid naming the first array (and component) that cannot be a valid GaussianParams."""
+    K, D = n_components, n_features
+    cov_shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[covariance_type]
+    expected = {"weights": (K,), "means": (K, D), "covariances": cov_shape, "precisions_cholesky": cov_shape}
+    for name in PARAM_ARRAYS:
+        a = arrays[name]
+        if a.dtype != np.float64:
+            raise _Invalid(f"the array '{name}' has dtype {a.dtype}; expected float64")
+        if a.shape != expected[name]:
+            raise _Invalid(
+                f"the array '{name}' has shape {a.shape}; a '{covariance_type}' model with {K} components "
+                f"and {D} features needs {expected[name]}"
+            )
+        bad = np.argwhere(~np.isfinite(a))
+        if bad.size:
+            raise _Invalid(f"the array '{name}' holds a non-finite value at index {tuple(map(int, bad[0]))}")
+    weights = arrays["weights"]
+    if np.any(weights < 0):
+        k = int(np.flatnonzero(weights < 0)[0])
+        raise _Invalid(f"weights[{k}] is negative ({weights[k]!r})")
+    if abs(math.fsum(weights) - 1.0) > WEIGHT_SUM_TOL:
+        raise _Invalid(f"the weights sum to {math.fsum(weights)!r}, not 1 (tolerance {WEIGHT_SUM_TOL})")
+    if covariance_type in ("full", "tied"):
+        _check_matrices(arrays["covariances"], arrays["precisions_cholesky"], covariance_type)
+    else:
+        _check_variances(arrays["covariances"], arrays["precisions_cholesky"], covariance_type)
+
+
+def _check_matrices(covariances: np.ndarray, prec_chol: np.ndarray, covariance_type: str) -> None:
+    tied = covariance_type == "tied"
+    covs, precs = (covariances[None], prec_chol[None]) if tied else (covariances, prec_chol)
+    identity = np.eye(covs.shape[-1])
+    for k, (cov, p) in enumerate(zip(covs, precs)):
+        which = "the tied covariance" if tied else f"the covariance of component {k}"
+        factor = "the tied precisions_cholesky" if tied else f"precisions_cholesky of component {k}"
+        if np.max(np.abs(cov - cov.T)) > SYMMETRY_RTOL * np.max(np.abs(cov)):
+            raise _Invalid(f"{which} is not symmetric")
+        try:
+            np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            raise _Invalid(f"{which} is not positive definite") from None
+        if np.any(np.tril(p, -1) != 0) or np.any(np.diag(p) <= 0):
+            raise _Invalid(f"{factor} is not upper triangular with a positive diagonal")
+        residual = float(np.max(np.abs(p.T @ cov @ p - identity)))
+        if not residual <= PRECISION_TOL:
+            raise _Invalid(
+                f"{factor} disagrees with {which} (max |P^T C P - I| = {residual:.3g}; tolerance {PRECISION_TOL})"
+            )
+
+
+def _check_variances(variances: np.ndarray, prec_chol: np.ndarray, covariance_type: str) -> None:
+    residual = np.abs(prec_chol * prec_chol * variances - 1.0)
+    for k in range(variances.shape[0]):
+        if np.any(variances[k] <= 0):
+            raise _Invalid(f"the {covariance_type} covariance of component {k} is not positive")
+        if np.any(prec_chol[k] <= 0) or not np.max(residual[k]) <= PRECISION_TOL:
+            raise _Invalid(
+                f"precisions_cholesky of component {k} disagrees with its covariance "
+                f"(it must be positive with P^2 C = 1 within {PRECISION_TOL})"
+            )
+
+
+# --- metadata and extra arrays for writing --------------------------------------------------------------------
+
+
+def _metadata_document(
+    covariance_type: str, n_components: int, n_features: int, metadata: Mapping[str, Any]
+) -> dict[str, Any]:
+    from .. import __version__  # at call time: gaussmix/__init__ may import the estimator, which imports us
+
+    if not isinstance(metadata, Mapping):
+        raise _Invalid(f"metadata must be a mapping; got {type(metadata).__name__}")
+    derived = {"covariance_type": covariance_type, "n_components": n_components, "n_features": n_features}
+    for key, value in metadata.items():
+        if not isinstance(key, str):
+            raise _Invalid(f"metadata keys must be strings; got {key!r}")
+        if key in _WRITTEN_BY_SAVE:
+            raise _Invalid(f"metadata['{key}'] is written by save_model; leave it out")
+        if key in derived and value != derived[key]:
+            raise _Invalid(f"metadata['{key}'] is {value!r}, but the parameters have {derived[key]!r}")
+    document = {"feature_names": None, "hyper_parameters": {}, "fit_info": {}}
+    document.update({key: _jsonable(value, f"metadata['{key}']") for key, value in metadata.items()})
+    _check_described(document, n_features)
+    document.update(derived)
+    document.update(
+        format=FORMAT_NAME,
+        format_version=FORMAT_VERSION,
+        library_version=__version__,
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    )
+    return document
+
+
+def _jsonable(value: Any, where: str) -> Any:
+    """``value`` as plain JSON types (tuples to lists, NumPy scalars to Python), refusing what JSON can't hold."""
+    if isinstance(value, (np.ndarray, np.generic)) and not value.dtype.hasobject:
+        value = value.tolist()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Invalid(f"{where} is {value}; JSON cannot hold NaN or infinity (store None)")
+        return value
+    if isinstance(value, Mapping):
+        for key in value:
+            if not isinstance(key, str):
+                raise _Invalid(f"{where} has a non-string key {key!r}")
+        return {key: _jsonable(item, f"{where}['{key}']") for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    raise _Invalid(f"{where} is a {type(value).__name__}, which JSON cannot hold")
+
+
+def _check_described(doc: Mapping[str, Any], n_features: int) -> None:
+    """The documented keys callers fill in: feature_names, hyper_parameters, fit_info."""
+    names = doc["feature_names"]
+    if names is not None and (
+        not isinstance(names, list) or len(names) != n_features or not all(isinstance(n, str) for n in names)
+    ):
+        raise _Invalid(f"feature_names must be null or a list of {n_features} strings; got {names!r}")
+    for key in ("hyper_parameters", "fit_info"):
+        if not isinstance(doc[key], dict):
+            raise _Invalid(f"{key} must be a JSON object (dict); got {type(doc[key]).__name__}")
+    fit_info = doc["fit_info"]
+    checks = {
+        "n_iter": lambda v: _is_int(v) and v >= 0,
+        "converged": lambda v: isinstance(v, bool),
+        "lower_bound": lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)),
+    }
+    for key, ok in checks.items():
+        if key in fit_info and not ok(fit_info[key]):
+            raise _Invalid(f"fit_info['{key}'] has an invalid value {fit_info[key]!r}")
+
+
+def _extra_arrays(arrays: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    extra = {}
+    for name, value in (arrays or {}).items():
+        if not isinstance(name, str) or not _ARRAY_NAME.match(name) or name in _RESERVED_NAMES:
+            raise _Invalid(
+                f"the extra array name {name!r} is reserved or not an identifier "
+                f"(reserved: {', '.join(sorted(_RESERVED_NAMES))})"
+            )
+        value = np.asarray(value)
+        if value.dtype.hasobject:
+            raise _Invalid(f"the extra array '{name}' has dtype object; model files hold no Python objects")
+        extra[name] = value
+    return extra
+
+
+# --- atomic write ---------------------------------------------------------------------------------------------
+
+
+def _write_atomically(path: Path, members: dict[str, np.ndarray]) -> None:
+    """Write to a fresh file beside ``path``, fsync it, then rename over ``path``; remove it on any failure.
+
+    The temporary file is created with O_EXCL and mode 0o666 (then the umask), so the result gets the usual
+    permissions; renaming within one directory is atomic on POSIX and Windows (os.replace).
+    """
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    done = False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, allow_pickle=False, **members)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        done = True
+    finally:
+        if not done:
+            tmp.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable where the platform allows it (POSIX); skipped where directories can't be opened."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
