@@ -70,6 +70,7 @@ def _as_float(array: np.ndarray, name: str) -> np.ndarray:
         except (TypeError, ValueError):
             pass
     for index, value in np.ndenumerate(array):
+        value = value.item() if isinstance(value, np.generic) else value
         try:
             float(value)
         except (TypeError, ValueError):
@@ -104,7 +105,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any = np.floa
         raise ValueError(f"sample_weight has {w.shape[0]} entries; X has {n_samples} rows.")
     bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
     if bad.size:
-        raise ValueError(f"sample_weight must be finite and non-negative; row {bad[0]} holds {w[bad[0]]!r}.")
+        raise ValueError(f"sample_weight must be finite and non-negative; row {bad[0]} holds {float(w[bad[0]])!r}.")
     if not w.sum() > 0:
         raise ValueError("sample_weight sums to zero: no row carries any weight.")
     return w

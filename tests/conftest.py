@@ -1,0 +1,44 @@
+"""Shared fixtures: a seeded rng, both float dtypes, the Old Faithful data; hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("dev", deadline=None, max_examples=40,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261123)
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def faithful() -> np.ndarray:
+    """Old Faithful: 272 eruptions × (eruption minutes, waiting minutes)."""
+    return np.loadtxt(DATA / "faithful.csv", delimiter=",", skiprows=1)
+
+
+def blobs(rng: np.random.Generator, n: int = 600, d: int = 3, k: int = 3, spread: float = 6.0) -> np.ndarray:
+    """Well-separated Gaussian blobs with random full covariances."""
+    means = rng.normal(0, spread, (k, d))
+    rows = []
+    for j in range(k):
+        a = rng.normal(size=(d, d)) * 0.5 + np.eye(d)
+        rows.append(rng.normal(size=(n // k, d)) @ a.T + means[j])
+    return rng.permutation(np.vstack(rows))
