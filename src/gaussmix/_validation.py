@@ -18,6 +18,9 @@ def check_data(
     Integer and boolean data become float64; float32 stays float32. Raises TypeError for non-numeric data and
     ValueError for complex data, a wrong number of dimensions or features, no rows, NaN or infinity.
     """
+    if _is_sparse(X):
+        raise TypeError(f"Sparse input is not supported: {name} is a {type(X).__name__}. Convert it with "
+                        f"{name}.toarray() if it fits in memory.")
     feature_names = _column_names(X)
     if hasattr(X, "dtypes") and feature_names is not None:
         for column, dtype in zip(feature_names, X.dtypes):
@@ -35,9 +38,11 @@ def check_data(
         raise ValueError(f"Expected a 2D array for {name}, got a {array.ndim}D array of shape {array.shape}.{hint}")
     array = _as_float(array, name)
     if array.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape={array.shape}) in {name}; at least 1 is required.")
+        raise ValueError(f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 is required "
+                         f"by {owner} ({name} is empty).")
     if array.shape[1] == 0:
-        raise ValueError(f"Found array with 0 feature(s) (shape={array.shape}) in {name}; at least 1 is required.")
+        raise ValueError(f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is required "
+                         f"by {owner} ({name} has no columns).")
     if n_features is not None and array.shape[1] != n_features:
         raise ValueError(
             f"{name} has {array.shape[1]} features, but {owner} is expecting {n_features} features as input."
@@ -55,6 +60,11 @@ def check_finite(array: np.ndarray, name: str, feature_names: tuple[str, ...] | 
     what = "NaN" if np.isnan(array[row, col]) else "infinity"
     column = f"column {feature_names[col]!r} (index {col})" if feature_names else f"column {col}"
     raise ValueError(f"{name} contains {what} at row {row + row_offset}, {column}.")
+
+
+def _is_sparse(X: Any) -> bool:
+    module = type(X).__module__
+    return module.startswith("scipy.sparse") or hasattr(X, "tocsr")
 
 
 def _as_float(array: np.ndarray, name: str) -> np.ndarray:
