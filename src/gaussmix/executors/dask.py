@@ -1,0 +1,329 @@
+"""The Dask executor: one E-step task per block of a persisted dask array, a tree of +, params scattered once.
+
+The only module that imports dask. X is checked and persisted once per fit; every EM iteration then sends the
+parameters to the workers once (``client.scatter(..., broadcast=True)`` on a distributed cluster, one shared
+graph key on the local schedulers), runs :func:`~gaussmix.core.estep.chunk_stats` on each block where it lives,
+adds the statistics in a tree of fixed fan-in and brings one ``SufficientStats`` back for the M-step. Every
+function sent to a worker is module-level, so it pickles for worker processes.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from dataclasses import dataclass
+from functools import partial, reduce
+from operator import add
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..core.estep import chunk_stats
+from ..core.params import GaussianParams
+from ..core.stats import SufficientStats
+from .local import Chunk
+
+#: Fan-in of the tree that adds the blocks' statistics (as ``split_every`` in dask's reductions).
+SPLIT_EVERY = 8
+
+#: ``check(block, row_offset)`` raises, naming the global row, if a block of X (or of weights) is not valid.
+BlockCheck = Callable[[np.ndarray, int], None]
+
+
+def _import_dask() -> tuple[Any, Any]:
+    try:
+        import dask
+        import dask.array as da
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError('Fitting on Dask collections needs dask: pip install "gaussmix[dask]"') from exc
+    return dask, da
+
+
+def is_dask_collection(obj: Any) -> bool:
+    """True for a Dask array or DataFrame; never imports dask (an object can't be one unless dask is loaded)."""
+    if "dask" not in sys.modules or not hasattr(obj, "__dask_graph__"):
+        return False
+    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr")
+
+
+@dataclass(frozen=True, eq=False)
+class DaskSource:
+    """Rows held as a Dask array: one chunk across the columns, known row chunks, checked as blocks compute.
+
+    ``client`` is the distributed Client in effect when the source was made (None for the local schedulers);
+    ``chunk_rows`` bounds the rows one E-step call sees inside a task, so a task's working set stays small.
+    Meets the ``ChunkSource`` protocol too: ``chunks()`` computes the blocks one at a time, in row order.
+    """
+
+    X: Any
+    sample_weight: Any
+    feature_names: tuple[str, ...] | None
+    chunk_rows: int
+    client: Any = None
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.X.dtype)
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        """Global index of the first row of every block."""
+        return tuple(int(v) for v in np.cumsum((0,) + self.X.chunks[0][:-1]))
+
+    def chunks(self) -> Iterator[Chunk]:
+        dask, _ = _import_dask()
+        for i, offset in enumerate(self.offsets):
+            blocks = [self.X.blocks[i]] + ([] if self.sample_weight is None else [self.sample_weight.blocks[i]])
+            computed = self.client.compute(blocks, sync=True) if self.client is not None else dask.compute(*blocks)
+            yield Chunk(offset, computed[0], computed[1] if len(computed) > 1 else None)
+
+
+def dask_source(
+    X: Any, sample_weight: Any = None, *, chunk_rows: int, check_rows: BlockCheck | None = None,
+    check_weights: BlockCheck | None = None, persist: bool = True,
+) -> DaskSource:
+    """A :class:`DaskSource` over a Dask array or DataFrame of numeric columns, and optional row weights.
+
+    Each block is cast to float64 (float32 stays float32) and passed to ``check_rows(block, row_offset)`` as it
+    computes, so bad values are reported by global row without a separate pass. With ``persist`` (fit) the
+    checked X is held in worker memory, computed once; without it (predict) the result stays lazy.
+    ``sample_weight`` is a NumPy array (already checked) or a Dask array, aligned to X's row blocks.
+    """
+    dask, da = _import_dask()
+    feature_names = None
+    if hasattr(X, "to_dask_array"):  # a Dask DataFrame: numeric columns only, named in the error if not
+        feature_names = _checked_columns(X)
+        X = X.to_dask_array(lengths=True if not persist else None)
+    if not isinstance(X, da.Array):
+        raise TypeError(f"Expected a dask Array or DataFrame; got {type(X).__name__}.")
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D array for X, got a {X.ndim}D dask array of shape {X.shape}.")
+    dtype = _float_dtype(X.dtype)
+    if X.numblocks[1] > 1:
+        X = X.rechunk({1: -1})
+    if any(np.isnan(c) for c in X.chunks[0]):
+        # Row offsets are needed to name bad rows: hold the raw blocks first, then their sizes cost nothing.
+        X = X.persist() if persist else X
+        X.compute_chunk_sizes()
+    if X.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) in X; at least 1 is required.")
+    if X.shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) in X; at least 1 is required.")
+    X = X.map_blocks(_checked_block, dtype=dtype, check=check_rows, cast=dtype, meta=np.empty((0, 0), dtype))
+    weights = None if sample_weight is None else _aligned_weights(da, sample_weight, X, check_weights)
+    if persist:
+        X, weights = dask.persist(X, weights)
+    return DaskSource(X, weights, feature_names, int(chunk_rows), _distributed_client(dask))
+
+
+def _checked_columns(frame: Any) -> tuple[str, ...] | None:
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    for column, dtype in frame.dtypes.items():
+        if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype)) or str(dtype).startswith("complex"):
+            raise TypeError(f"X column {column!r} is not numeric (dtype {dtype}); choose numeric columns.")
+    names = list(frame.columns)
+    return tuple(names) if names and all(isinstance(c, str) for c in names) else None
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: X has dtype {dtype}.")
+    if dtype.kind not in "iubf":
+        raise TypeError(f"X must be numeric; got a dask array of dtype {dtype}.")
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _checked_block(block: np.ndarray, check: BlockCheck | None, cast: np.dtype, block_info: Any = None) -> np.ndarray:
+    """A block cast to the fit's dtype (no copy if it already is), checked with its global row offset."""
+    out = np.ascontiguousarray(block, dtype=cast)
+    if check is not None and out.size:
+        check(out, int(block_info[None]["array-location"][0][0]))
+    return out
+
+
+def _aligned_weights(da: Any, sample_weight: Any, X: Any, check: BlockCheck | None) -> Any:
+    """Weights as a Dask array with X's row blocks, checked block by block if they were not in memory."""
+    if not isinstance(sample_weight, da.Array):
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D; got shape {sample_weight.shape}.")
+    if any(np.isnan(c) for c in getattr(sample_weight, "chunks", ((0,),))[0]):
+        sample_weight = sample_weight.persist()
+        sample_weight.compute_chunk_sizes()
+    if sample_weight.shape[0] != X.shape[0]:
+        raise ValueError(f"sample_weight has {sample_weight.shape[0]} entries; X has {X.shape[0]} rows.")
+    if isinstance(sample_weight, np.ndarray):  # checked at the edge already
+        return da.from_array(sample_weight, chunks=(X.chunks[0],))
+    w = sample_weight.rechunk((X.chunks[0],))
+    return w.map_blocks(_checked_block, dtype=np.float64, check=check, cast=np.dtype(np.float64),
+                        meta=np.empty((0,), np.float64))
+
+
+def _distributed_client(dask: Any) -> Any:
+    """The distributed Client that dask would compute on now, or None for the local schedulers."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import Client
+
+    scheduler = dask.base.get_scheduler()
+    client = getattr(scheduler, "__self__", None)
+    return client if isinstance(client, Client) else None
+
+
+# -- EM on the workers ----------------------------------------------------------------------------------------
+
+def dask_accumulator(source: DaskSource, split_every: int = SPLIT_EVERY) -> Callable[[GaussianParams], SufficientStats]:
+    """``accumulate(params)``: one E-step task per block of the persisted X, a tree of ``+``, one result back.
+
+    The parameters travel once per call: scattered to every worker on a distributed cluster, one graph key
+    shared by all tasks on the local schedulers. Worst-row indices are global (each task gets its block's offset).
+    """
+    dask, _ = _import_dask()
+    delayed = partial(dask.delayed, pure=False)
+    blocks = source.X.to_delayed().ravel().tolist()
+    weights = [None] * len(blocks) if source.sample_weight is None else source.sample_weight.to_delayed().tolist()
+    offsets = source.offsets
+
+    def accumulate(params: GaussianParams) -> SufficientStats:
+        with _broadcast(dask, source.client, params) as shared:
+            parts = [delayed(_block_stats)(X, shared, w, offset, source.chunk_rows)
+                     for X, w, offset in zip(blocks, weights, offsets)]
+            return _compute_tree(dask, source.client, delayed, parts, _sum_stats, split_every)
+
+    return accumulate
+
+
+class _broadcast:
+    """Context manager: the params as one value every task can reference, released when the pass ends."""
+
+    def __init__(self, dask: Any, client: Any, params: GaussianParams) -> None:
+        self.client, self.params, self.dask = client, params, dask
+        self.future: Any = None
+
+    def __enter__(self) -> Any:
+        if self.client is not None:
+            self.future = self.client.scatter(self.params, broadcast=True, hash=False)
+            return self.future
+        return self.dask.delayed(self.params, traverse=False, name=f"gaussmix-params-{uuid.uuid4().hex}")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.future is not None:
+            self.future.release()
+
+
+def _compute_tree(dask: Any, client: Any, delayed: Any, parts: list[Any], combine: Callable, split_every: int) -> Any:
+    """Combine delayed parts in a tree of fan-in ``split_every`` and compute the root on the source's scheduler."""
+    while len(parts) > 1:
+        parts = [delayed(combine)(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
+    if client is not None:
+        return client.compute(parts[0], sync=True)
+    return dask.compute(parts[0])[0]
+
+
+def _block_stats(X: np.ndarray, params: GaussianParams, sample_weight: np.ndarray | None, offset: int,
+                 chunk_rows: int) -> SufficientStats:
+    """Statistics of one block, summed over sub-blocks of ``chunk_rows`` rows (bounded working set)."""
+    zero = SufficientStats.zeros(params.n_components, params.n_features, params.covariance_type, params.means)
+    parts = (chunk_stats(X[s:s + chunk_rows], params, None if sample_weight is None else
+                         sample_weight[s:s + chunk_rows], offset + s) for s in range(0, X.shape[0], chunk_rows))
+    return reduce(add, parts, zero)
+
+
+def _sum_stats(*stats: SufficientStats) -> SufficientStats:
+    return reduce(add, stats)
+
+
+# -- the initialisation sample, drawn on the workers ---------------------------------------------------------
+
+def dask_sample(source: DaskSource, size: int, rng: np.random.Generator,
+                split_every: int = SPLIT_EVERY) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """A uniform sample of ``size`` rows without replacement, drawn where the blocks live.
+
+    Every positive-weight row gets a uniform key from a generator seeded by (one seed drawn from ``rng``, block
+    index), so the draw does not depend on scheduling; each block keeps its ``size`` smallest keys and a tree
+    merge keeps the ``size`` smallest overall: every set of ``size`` rows is equally likely. Returns the rows in
+    row order, their weights (None without weights) and their global indices, as ``reservoir_sample`` does.
+    """
+    dask, _ = _import_dask()
+    delayed = partial(dask.delayed, pure=False)
+    seed = int(rng.integers(2**63))
+    blocks = source.X.to_delayed().ravel().tolist()
+    weights = [None] * len(blocks) if source.sample_weight is None else source.sample_weight.to_delayed().tolist()
+    parts = [delayed(_block_sample)(X, w, offset, size, seed, i)
+             for i, (X, w, offset) in enumerate(zip(blocks, weights, source.offsets))]
+    keys, X, w, rows = _compute_tree(dask, source.client, delayed, parts, partial(_merge_samples, size), split_every)
+    order = np.argsort(rows, kind="stable")
+    return X[order], None if source.sample_weight is None else w[order], rows[order]
+
+
+def _block_sample(X: np.ndarray, w: np.ndarray | None, offset: int, size: int, seed: int,
+                  index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    keys = np.random.default_rng([seed, index]).random(X.shape[0])
+    if w is not None:
+        keys[~(w > 0)] = np.inf  # rows of zero weight are never drawn
+    return _smallest(size, keys, X, np.ones(X.shape[0]) if w is None else w, offset + np.arange(X.shape[0]))
+
+
+def _merge_samples(size: int, *parts: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    return _smallest(size, *(np.concatenate(column) for column in zip(*parts)))
+
+
+def _smallest(size: int, keys: np.ndarray, X: np.ndarray, w: np.ndarray,
+              rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The (at most) ``size`` entries with the smallest finite keys."""
+    keep = np.flatnonzero(np.isfinite(keys))
+    if keep.size > size:
+        keep = keep[np.argpartition(keys[keep], size - 1)[:size]]
+    return keys[keep], X[keep], w[keep], rows[keep].astype(np.int64)
+
+
+# -- row-wise results -----------------------------------------------------------------------------------------
+
+def dask_map_rows(source: DaskSource, row_function: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """A lazy Dask array of ``row_function`` applied to every block (rows stay aligned with X's blocks).
+
+    The output's trailing shape and dtype come from calling ``row_function`` on one row of zeros.
+    """
+    probe = np.asarray(row_function(np.zeros((1, source.n_features), dtype=source.dtype)))
+    meta = np.empty((0,) * probe.ndim, dtype=probe.dtype)
+    if probe.ndim == 1:
+        return source.X.map_blocks(row_function, drop_axis=1, chunks=(source.X.chunks[0],), dtype=probe.dtype,
+                                   meta=meta)
+    trailing = tuple((n,) for n in probe.shape[1:])
+    return source.X.map_blocks(row_function, chunks=(source.X.chunks[0], *trailing), dtype=probe.dtype, meta=meta)
+
+
+def dask_weighted_sum(source: DaskSource, row_function: Callable[[np.ndarray], np.ndarray],
+                      sample_weight: Any = None, split_every: int = SPLIT_EVERY) -> tuple[float, float]:
+    """(Σ w·f(x), Σ w) over all rows, f a per-row scalar function, in one pass; w is 1 without weights."""
+    dask, da = _import_dask()
+    delayed = partial(dask.delayed, pure=False)
+    blocks = source.X.to_delayed().ravel().tolist()
+    if sample_weight is None:
+        weights = [None] * len(blocks)
+    else:
+        weights = _aligned_weights(da, sample_weight, source.X, None).to_delayed().tolist()
+    parts = [delayed(_block_weighted_sum)(X, w, row_function) for X, w in zip(blocks, weights)]
+    total, n = _compute_tree(dask, source.client, delayed, parts, _sum_pairs, split_every)
+    return float(total), float(n)
+
+
+def _block_weighted_sum(X: np.ndarray, w: np.ndarray | None, row_function: Callable) -> tuple[float, float]:
+    values = np.asarray(row_function(X), dtype=np.float64)
+    if w is None:
+        return float(np.sum(values)), float(X.shape[0])
+    return float(np.sum(w * values)), float(np.sum(w))
+
+
+def _sum_pairs(*pairs: tuple[float, float]) -> tuple[float, float]:
+    return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
