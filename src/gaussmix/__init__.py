@@ -10,7 +10,9 @@ from .exceptions import (
     ModelFileError,
     NotFittedError,
 )
+from .io.sources import open_data
 from .persistence import load
+from .predictions import write_predictions
 
 __version__ = "0.1.0"
 
@@ -24,5 +26,7 @@ __all__ = [
     "NotFittedError",
     "SufficientStats",
     "load",
+    "open_data",
+    "write_predictions",
     "__version__",
 ]

@@ -16,7 +16,9 @@ from .core.estep import log_resp
 from .core.init import INIT_METHODS, initial_params
 from .core.params import COVARIANCE_TYPES, GaussianParams
 from .exceptions import ConvergenceWarning, DegenerateComponentWarning
-from .executors.local import ArraySource, ChunkSource, default_chunk_rows, local_accumulator, map_rows
+from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, \
+    streamed_source
+from .executors.local import ArraySource, ChunkSource, default_chunk_rows
 
 PARAMETER_RULES: dict[str, check.Rule] = {
     "n_components": check.int_at_least(1),
@@ -134,7 +136,10 @@ class GaussianMixture(ParamsMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), path, ChunkSource, or Dask array/DataFrame
+            A path (str or Path) is opened with :func:`gaussmix.open_data` and streamed from disk, one pass per
+            iteration; Dask collections are fitted on the workers. Data not in memory is initialised from a
+            uniform sample of ``init_sample_size`` rows.
         y : ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights: an integer weight acts as that many copies of the row, zero as no row.
@@ -150,11 +155,12 @@ class GaussianMixture(ParamsMixin):
         """
         check.check_hyperparameters(self, PARAMETER_RULES)
         source, feature_names = self._fit_source(X, sample_weight)
-        init_data, init_weight = self._init_rows(source)
         user_init = self._check_init_arrays(source.n_features)
         rng = check.to_generator(self.random_state)
-        accumulate = self._accumulator(source)
         warm = self.warm_start and self.__sklearn_is_fitted__()
+        needs_rows = not warm and len(user_init) < 3  # a streamed source's sample costs a pass: only if used
+        init_data, init_weight = self._init_rows(source, rng) if needs_rows else (None, None)
+        accumulate = self._accumulator(source)
         best: EMResult | None = None
         for init in range(1 if warm else self.n_init):
             self._say(1, f"Initialization {init}")
@@ -181,25 +187,33 @@ class GaussianMixture(ParamsMixin):
 
     def _fit_source(self, X: Any, sample_weight: Any) -> tuple[ChunkSource, tuple[str, ...] | None]:
         """Validate X and the weights and wrap them as a ChunkSource; the choice of executor starts here."""
+        if is_streamed(X):  # a path, a ChunkSource or a Dask collection: checked block by block as it is read
+            source = streamed_source(X, sample_weight, chunk_rows=self.chunk_rows, n_components=self.n_components)
+            self._check_enough_rows(source.n_rows, "rows")
+            return source, source.feature_names
         array, feature_names = check.check_data(X)
         weights = check.check_sample_weight(sample_weight, array.shape[0])
         n_positive = array.shape[0] if weights is None else int(np.count_nonzero(weights))
-        if n_positive < self.n_components:
-            rows = "rows" if weights is None else "rows with positive sample_weight"
-            raise ValueError(
-                f"Expected n_samples >= n_components, but got n_components = {self.n_components} and "
-                f"{n_positive} {rows}."
-            )
+        self._check_enough_rows(n_positive, "rows" if weights is None else "rows with positive sample_weight")
         return ArraySource(array, weights, self._chunk_rows(array.shape[1]), feature_names), feature_names
 
-    def _accumulator(self, source: ChunkSource):
-        return local_accumulator(source)
+    def _check_enough_rows(self, n_rows: int | None, rows: str) -> None:
+        if n_rows is not None and n_rows < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components, but got n_components = {self.n_components} and "
+                f"{n_rows} {rows}."
+            )
 
-    def _init_rows(self, source: ChunkSource) -> tuple[np.ndarray, np.ndarray | None]:
-        """The in-memory rows the initialisation sees: all of an array source's rows."""
+    def _accumulator(self, source: ChunkSource):
+        return accumulator(source)
+
+    def _init_rows(self, source: ChunkSource, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        """The in-memory rows the initialisation sees: all of an array source's rows, else a uniform sample."""
         if isinstance(source, ArraySource):
             return source.X, source.sample_weight
-        raise TypeError(f"Cannot initialise from a {type(source).__name__}.")
+        X, weight = init_sample(source, self.init_sample_size, rng)
+        self._check_enough_rows(X.shape[0], "rows with positive sample_weight in the initialisation sample")
+        return X, weight
 
     def _chunk_rows(self, n_features: int) -> int:
         return self.chunk_rows or default_chunk_rows(n_features, self.n_components)
@@ -291,6 +305,11 @@ class GaussianMixture(ParamsMixin):
     def _rows_source(self, X: Any) -> ChunkSource:
         """Validate X against the fitted model and wrap it as a ChunkSource."""
         self._check_fitted()
+        if is_streamed(X):
+            source = streamed_source(X, None, chunk_rows=self.chunk_rows, n_components=self.n_components,
+                                     persist=False)
+            return check_rows_source(source, self.n_features_in_, getattr(self, "feature_names_in_", None),
+                                     type(self).__name__)
         array, names = check.check_data(X, n_features=self.n_features_in_, owner=type(self).__name__)
         fitted_names = getattr(self, "feature_names_in_", None)
         if names is not None and fitted_names is not None and tuple(fitted_names) != names:
@@ -315,9 +334,17 @@ class GaussianMixture(ParamsMixin):
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean log-likelihood per sample (weighted mean with ``sample_weight``)."""
+        return self._mean_log_prob(X, sample_weight)[0]
+
+    def _mean_log_prob(self, X: Any, sample_weight: Any) -> tuple[float, float]:
+        """Mean log p(x) per (weighted) row and the (weighted) row count; one pass over streamed data."""
+        if is_streamed(X):
+            params = self._params()
+            return mean_of_rows(self._rows_source(X), lambda Xb: log_resp(Xb, params)[0], sample_weight)
         log_prob = self.score_samples(X)
         weights = check.check_sample_weight(sample_weight, log_prob.shape[0])
-        return float(np.average(log_prob, weights=weights))
+        n = float(log_prob.shape[0]) if weights is None else float(np.sum(weights))
+        return float(np.average(log_prob, weights=weights)), n
 
     def _n_parameters(self) -> int:
         """Free parameters of the model: weights (K − 1), means (K·D) and the covariances."""
@@ -328,18 +355,13 @@ class GaussianMixture(ParamsMixin):
 
     def bic(self, X: Any, sample_weight: Any = None) -> float:
         """Bayesian information criterion (lower is better): −2·log L + p·log n, n the (weighted) row count."""
-        n = self._effective_rows(X, sample_weight)
-        return -2.0 * self.score(X, sample_weight=sample_weight) * n + self._n_parameters() * math.log(n)
+        mean, n = self._mean_log_prob(X, sample_weight)
+        return -2.0 * mean * n + self._n_parameters() * math.log(n)
 
     def aic(self, X: Any, sample_weight: Any = None) -> float:
         """Akaike information criterion (lower is better): −2·log L + 2p."""
-        n = self._effective_rows(X, sample_weight)
-        return -2.0 * self.score(X, sample_weight=sample_weight) * n + 2 * self._n_parameters()
-
-    def _effective_rows(self, X: Any, sample_weight: Any) -> float:
-        if sample_weight is not None:
-            return float(np.sum(sample_weight))
-        return float(X.shape[0]) if hasattr(X, "shape") else float(len(X))
+        mean, n = self._mean_log_prob(X, sample_weight)
+        return -2.0 * mean * n + 2 * self._n_parameters()
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` rows from the fitted mixture; returns (X, component labels), grouped by component."""
