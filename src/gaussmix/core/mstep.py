@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .namespace import array_namespace, is_numpy, to_numpy
+from .namespace import array_namespace, device_kwargs, is_numpy, to_numpy
 from .params import GaussianParams, NotPositiveDefiniteError
 from .stats import SufficientStats
 
@@ -64,11 +64,11 @@ def _covariances(xp: Any, stats: SufficientStats, nk: Any, delta: Any, reg_covar
     if kind == "full":
         cov = stats.second / nk[:, None, None] - delta[:, :, None] * delta[:, None, :]
         cov = 0.5 * (cov + xp.matrix_transpose(cov))
-        return cov + reg_covar * xp.eye(d, dtype=cov.dtype, **_device(xp, cov))
+        return cov + reg_covar * xp.eye(d, dtype=cov.dtype, **device_kwargs(xp, cov))
     if kind == "tied":
         cov = (stats.second - (nk[:, None] * delta).T @ delta) / stats.n
         cov = 0.5 * (cov + cov.T)
-        return cov + reg_covar * xp.eye(d, dtype=cov.dtype, **_device(xp, cov))
+        return cov + reg_covar * xp.eye(d, dtype=cov.dtype, **device_kwargs(xp, cov))
     if kind == "diag":
         var = stats.second / nk[:, None] - delta * delta
         return xp.maximum(var, xp.zeros_like(var)) + reg_covar
@@ -127,7 +127,3 @@ def _indices(mask: Any) -> tuple[int, ...]:
 
 def _copy(xp: Any, a: Any) -> Any:
     return a.copy() if is_numpy(xp) else a.clone()
-
-
-def _device(xp: Any, a: Any) -> dict:
-    return {} if is_numpy(xp) else {"device": a.device}

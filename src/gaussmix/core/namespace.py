@@ -42,6 +42,16 @@ def to_numpy(a: Any) -> np.ndarray:
     return np.asarray(a)
 
 
+def device_kwargs(xp: ModuleType, like: Any) -> dict:
+    """``{"device": like.device}`` for namespaces with devices, ``{}`` for NumPy: pass to xp.zeros, xp.eye, ..."""
+    return {} if is_numpy(xp) else {"device": like.device}
+
+
+def to_device(xp: ModuleType, host: np.ndarray, like: Any) -> Any:
+    """A host NumPy array (random draws, row indices) as an array of ``like``'s namespace and device."""
+    return host if is_numpy(xp) else xp.asarray(host, device=like.device)
+
+
 def solve_lower_triangular(xp: ModuleType, lower: Any, rhs: Any) -> Any:
     """Solve ``lower @ out = rhs`` for a lower-triangular ``lower`` (batched over leading axes for non-NumPy)."""
     if is_numpy(xp):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .namespace import array_namespace, is_numpy, solve_lower_triangular
+from .namespace import array_namespace, device_kwargs, is_numpy, solve_lower_triangular
 
 CovarianceType = Literal["full", "tied", "diag", "spherical"]
 COVARIANCE_TYPES: tuple[str, ...] = ("full", "tied", "diag", "spherical")
@@ -120,14 +120,10 @@ def precisions_cholesky_from_covariances(covariances: Any, covariance_type: str)
 
 
 def _eye_like(xp: Any, a: Any) -> Any:
-    eye = xp.eye(a.shape[-1], dtype=a.dtype, **_device_kw(xp, a))
+    eye = xp.eye(a.shape[-1], dtype=a.dtype, **device_kwargs(xp, a))
     if a.ndim == 3:
         return xp.broadcast_to(eye, a.shape) if is_numpy(xp) else xp.broadcast_to(eye, a.shape).clone()
     return eye
-
-
-def _device_kw(xp: Any, a: Any) -> dict:
-    return {} if is_numpy(xp) else {"device": a.device}
 
 
 def _failed_indices(xp: Any, mask: Any) -> tuple[int, ...]:

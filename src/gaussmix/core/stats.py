@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .namespace import array_namespace, is_numpy
+from .namespace import array_namespace, device_kwargs, is_numpy
 
 #: How many of the worst-explained rows the statistics carry, as re-seeding candidates for dead components.
 N_WORST = 8
@@ -43,7 +43,7 @@ class SufficientStats:
     def zeros(cls, n_components: int, n_features: int, covariance_type: str, center: Any) -> SufficientStats:
         """The identity of ``+``: statistics of no rows."""
         xp = array_namespace(center)
-        kw = {} if is_numpy(xp) else {"device": center.device}
+        kw = device_kwargs(xp, center)
         k, d = n_components, n_features
         second_shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
         f64 = xp.float64
