@@ -15,7 +15,7 @@ import pytest
 import zarr
 
 from gaussmix.exceptions import DataSourceError
-from gaussmix.io import sources
+from gaussmix.io import _text
 from gaussmix.io.sources import Chunk, is_data_path, open_data
 
 N_ROWS, NAMES = 100, ["a", "b", "c"]
@@ -30,7 +30,7 @@ def data() -> np.ndarray:
 def csv_engine(request, monkeypatch):
     """Run a CSV test with pyarrow's streaming reader and with the pure-Python fallback."""
     if request.param == "python":
-        monkeypatch.setattr(sources, "_csv_pyarrow", lambda: None)
+        monkeypatch.setattr(_text, "_csv_pyarrow", lambda: None)
     return request.param
 
 
@@ -232,7 +232,7 @@ def test_clean_csv_is_read_by_pyarrow_without_the_python_fallback(tmp_path, data
     def no_fallback(*args):
         raise AssertionError("the pure-Python reader was used")
 
-    monkeypatch.setattr(sources, "_csv_blocks_python", no_fallback)
+    monkeypatch.setattr(_text, "_csv_blocks_python", no_fallback)
     write("csv", tmp_path / "d.csv", data)
     np.testing.assert_array_equal(read_all(open_data(tmp_path / "d.csv", chunk_rows=7))[0], data)
 

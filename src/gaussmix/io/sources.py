@@ -3,22 +3,28 @@
 The object returned meets the ``ChunkSource`` protocol of ``gaussmix.executors.local`` structurally (io and
 executors don't import each other): ``chunks()`` makes one pass over the file, in row order, one block in memory
 at a time, and reports bad values by global row and column instead of making a separate checking pass.
+
+This module owns what is common to every format: choosing columns, regrouping blocks and checking them. Each
+format's reader reads only the header when the file is opened and returns a ``_layout.Layout``: ``_arrays``
+(npy, npz, zarr), ``_parquet`` and ``_text`` (CSV, TSV, TXT).
 """
 
 from __future__ import annotations
 
-import csv
 import errno
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.lib import format as npy_format
 
 from ..exceptions import DataSourceError
+from ._arrays import open_npy, open_npz, open_zarr
+from ._layout import BlockReader, Layout, column_label
+from ._parquet import open_parquet
+from ._text import open_text
 
 __all__ = ["Chunk", "FileSource", "is_data_path", "open_data"]
 
@@ -26,12 +32,8 @@ CSV_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: sniffed from
 SUFFIXES = (".npy", ".npz", ".parquet", ".pq", *CSV_DELIMITERS, ".zarr")
 _BLOCK_BYTES = 8 * 2**20  # ~8 MB of float64 X per block by default
 _MIN_CHUNK_ROWS = 1024
-# Cells pyarrow's CSV reader takes as null (then NaN); the fallback reader treats them the same way.
-_MISSING = frozenset({"", "NA", "N/A", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "#N/A", "#NA", "n/a"})
 
 ColumnSpec = str | int
-# Yields raw blocks of the given file columns (in that order), at most ``rows`` rows each, in row order.
-BlockReader = Callable[[list[int], int], Iterator[np.ndarray]]
 
 
 class Chunk(NamedTuple):
@@ -40,18 +42,6 @@ class Chunk(NamedTuple):
     offset: int
     X: np.ndarray
     sample_weight: np.ndarray | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """What opening a file tells before any data is read."""
-
-    names: tuple[str, ...] | None
-    n_columns: int
-    n_rows: int | None
-    is_float32: tuple[bool, ...]  # per file column
-    read: BlockReader
-    non_numeric: dict[int, str] = field(default_factory=dict)  # file column -> its type, for a clear error
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +80,7 @@ class FileSource:
             what = "NaN" if np.isnan(X[i, k]) else "infinity"
             raise DataSourceError(
                 f"X contains {what} at row {offset + i}, "
-                f"column {_label(self._names, self._columns[k])} of {self.path}."
+                f"column {column_label(self._names, self._columns[k])} of {self.path}."
             )
         if self._weight_column is None:
             return Chunk(offset, X, None)
@@ -99,7 +89,7 @@ class FileSource:
         if bad.any():
             i = int(np.argmax(bad))
             raise DataSourceError(
-                f"sample_weight column {_label(self._names, self._weight_column)} has the value {w[i]} at row "
+                f"sample_weight column {column_label(self._names, self._weight_column)} has the value {w[i]} at row "
                 f"{offset + i} of {self.path}; sample weights must be finite and non-negative."
             )
         return Chunk(offset, X, w)
@@ -167,7 +157,8 @@ def open_data(
         if j in layout.non_numeric:
             hint = "" if columns is not None else " Choose numeric columns with columns=[...]."
             raise DataSourceError(
-                f"Column {_label(layout.names, j)} of {path} has type {layout.non_numeric[j]}, not a number.{hint}"
+                f"Column {column_label(layout.names, j)} of {path} has type {layout.non_numeric[j]}, "
+                f"not a number.{hint}"
             )
     if dtype is None:
         dtype = np.float32 if all(layout.is_float32[j] for j in x_cols) else np.float64
@@ -186,12 +177,12 @@ def open_data(
     )
 
 
-def _open_layout(path: Path, key: str | None) -> _Layout:
+def _open_layout(path: Path, key: str | None) -> Layout:
     suffix = path.suffix.lower()
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, "No such data file", str(path))
     if suffix == ".zarr" or _is_zarr_dir(path):
-        return _open_zarr(path, key)
+        return open_zarr(path, key)
     if suffix not in SUFFIXES or path.is_dir():
         raise DataSourceError(
             f"Cannot read {path}: unknown data file suffix {path.suffix!r}; expected one of {', '.join(SUFFIXES)} "
@@ -200,16 +191,16 @@ def _open_layout(path: Path, key: str | None) -> _Layout:
     if path.stat().st_size == 0:
         raise DataSourceError(f"{path} is empty: it has no data rows.")
     if suffix == ".npy":
-        return _open_npy(path)
+        return open_npy(path)
     if suffix == ".npz":
-        return _open_npz(path, key)
+        return open_npz(path, key)
     if suffix in (".parquet", ".pq"):
-        return _open_parquet(path)
-    return _open_csv(path, CSV_DELIMITERS[suffix])
+        return open_parquet(path)
+    return open_text(path, CSV_DELIMITERS[suffix])
 
 
 def _choose_columns(
-    layout: _Layout, columns: Sequence[ColumnSpec] | None, weight: ColumnSpec | None, path: Path
+    layout: Layout, columns: Sequence[ColumnSpec] | None, weight: ColumnSpec | None, path: Path
 ) -> tuple[list[int], int | None]:
     w_col = None if weight is None else _column_index(weight, layout, path)
     if columns is None:
@@ -220,10 +211,10 @@ def _choose_columns(
         x_cols = [_column_index(spec, layout, path) for spec in columns]
         for j in x_cols:
             if x_cols.count(j) > 1:
-                raise DataSourceError(f"Column {_label(layout.names, j)} of {path} is chosen twice in columns.")
+                raise DataSourceError(f"Column {column_label(layout.names, j)} of {path} is chosen twice in columns.")
             if j == w_col:
                 raise DataSourceError(
-                    f"Column {_label(layout.names, j)} of {path} cannot be both in columns and the "
+                    f"Column {column_label(layout.names, j)} of {path} cannot be both in columns and the "
                     "sample_weight_column."
                 )
     if not x_cols:
@@ -231,7 +222,7 @@ def _choose_columns(
     return x_cols, w_col
 
 
-def _column_index(spec: ColumnSpec, layout: _Layout, path: Path) -> int:
+def _column_index(spec: ColumnSpec, layout: Layout, path: Path) -> int:
     n = layout.n_columns
     if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         if not -n <= spec < n:
@@ -248,10 +239,6 @@ def _column_index(spec: ColumnSpec, layout: _Layout, path: Path) -> int:
             f"{path} has no column {spec!r}; available columns: {', '.join(map(repr, layout.names))}."
         )
     return layout.names.index(spec)
-
-
-def _label(names: tuple[str, ...] | None, j: int) -> str:
-    return f"{j}" if names is None else f"{names[j]!r} (index {j})"
 
 
 def _rebatch(blocks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
@@ -274,286 +261,3 @@ def _rebatch(blocks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
 def _is_zarr_dir(path: Path) -> bool:
     return path.is_dir() and any((path / meta).exists() for meta in ("zarr.json", ".zarray", ".zgroup"))
 
-
-# --- arrays: npy, npz, zarr --------------------------------------------------------------------------------------
-
-
-def _check_array(path: Path, shape: tuple[int, ...], dtype: np.dtype, fortran_order: bool = False) -> None:
-    if dtype.hasobject or dtype.kind not in "fiu":
-        raise DataSourceError(
-            f"{path} holds an array of dtype {dtype}; expected a numeric (float or integer) array."
-        )
-    if len(shape) != 2:
-        hint = " Save it as a column with X.reshape(-1, 1)." if len(shape) == 1 else ""
-        raise DataSourceError(f"{path} holds an array of shape {shape}; expected a 2-D array (rows, features).{hint}")
-    if fortran_order:
-        raise DataSourceError(
-            f"{path} holds a Fortran-ordered array, which cannot be read in row blocks; "
-            "save np.ascontiguousarray(X) instead."
-        )
-    if shape[0] == 0 or shape[1] == 0:
-        raise DataSourceError(f"{path} holds an array of shape {shape}: it has no data rows or no columns.")
-
-
-def _slicing_reader(array: Any, n_rows: int, n_columns: int) -> BlockReader:
-    def read(cols: list[int], rows: int) -> Iterator[np.ndarray]:
-        everything = cols == list(range(n_columns))
-        for lo in range(0, n_rows, rows):
-            block = np.asarray(array[lo : lo + rows])
-            yield block if everything else block[:, cols]
-
-    return read
-
-
-def _open_npy(path: Path) -> _Layout:
-    with open(path, "rb") as f:
-        try:
-            version = npy_format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran_order, dtype = npy_format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = npy_format.read_array_header_2_0(f)
-            else:
-                raise ValueError(f"unsupported .npy format version {version}")
-        except ValueError as exc:
-            raise DataSourceError(f"{path} is not a readable .npy file: {exc}.") from exc
-        data_start = f.tell()
-    _check_array(path, shape, dtype, fortran_order)
-    n_rows, n_columns = shape
-    row_bytes = n_columns * dtype.itemsize
-    present = path.stat().st_size - data_start
-    if present < n_rows * row_bytes:
-        raise DataSourceError(
-            f"{path} is truncated: its header promises {n_rows} rows of {n_columns} {dtype} values, but the data "
-            f"ends at row {present // row_bytes} ({present} of {n_rows * row_bytes} data bytes present)."
-        )
-
-    def read(cols: list[int], rows: int) -> Iterator[np.ndarray]:
-        everything = cols == list(range(n_columns))
-        with open(path, "rb") as f:
-            f.seek(data_start)
-            for lo in range(0, n_rows, rows):
-                block = np.empty((min(rows, n_rows - lo), n_columns), dtype=dtype)
-                got = f.readinto(block.reshape(-1).view(np.uint8))
-                if got != block.nbytes:
-                    raise DataSourceError(f"{path} ended at row {lo + got // row_bytes} while being read.")
-                yield block if everything else block[:, cols]
-
-    is_f32 = dtype == np.float32
-    return _Layout(None, n_columns, n_rows, (is_f32,) * n_columns, read)
-
-
-def _open_npz(path: Path, key: str | None) -> _Layout:
-    import zipfile
-
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.files)
-            key = _pick_key(path, key, keys)
-            array = archive[key]
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise DataSourceError(f"{path} is not a readable .npz file: {exc}.") from exc
-    _check_array(path, array.shape, array.dtype)
-    n_rows, n_columns = array.shape
-    reader = _slicing_reader(np.ascontiguousarray(array), n_rows, n_columns)
-    return _Layout(None, n_columns, n_rows, (array.dtype == np.float32,) * n_columns, reader)
-
-
-def _pick_key(path: Path, key: str | None, keys: list[str]) -> str:
-    if key is not None and key not in keys:
-        raise DataSourceError(f"{path} has no array {key!r}; it has {', '.join(map(repr, keys)) or 'none'}.")
-    if key is None and len(keys) != 1:
-        raise DataSourceError(
-            f"{path} holds {len(keys)} arrays ({', '.join(map(repr, keys))}); choose one with key=."
-        )
-    return key if key is not None else keys[0]
-
-
-def _open_zarr(path: Path, key: str | None) -> _Layout:
-    try:
-        import zarr
-    except ImportError as exc:
-        raise ImportError('Reading zarr arrays needs zarr: pip install "gaussmix[zarr]"') from exc
-    try:
-        node = zarr.open(str(path), mode="r")
-        if not hasattr(node, "shape"):  # a group: pick one of its arrays
-            names = sorted(name for name, _ in node.arrays())
-            node = node[_pick_key(path, key, names)]
-    except (ValueError, KeyError, OSError) as exc:
-        raise DataSourceError(f"{path} is not a readable zarr array: {exc}") from exc
-    _check_array(path, tuple(node.shape), np.dtype(node.dtype))
-    n_rows, n_columns = node.shape
-    is_f32 = np.dtype(node.dtype) == np.float32
-    return _Layout(None, n_columns, n_rows, (is_f32,) * n_columns, _slicing_reader(node, n_rows, n_columns))
-
-
-# --- tables: Parquet and CSV -------------------------------------------------------------------------------------
-
-
-def _import_pyarrow(what: str) -> Any:
-    try:
-        import pyarrow
-    except ImportError as exc:
-        raise ImportError(f'Reading {what} needs pyarrow: pip install "gaussmix[parquet]"') from exc
-    return pyarrow
-
-
-def _open_parquet(path: Path) -> _Layout:
-    pa = _import_pyarrow("Parquet files")
-    import pyarrow.parquet as pq
-
-    try:
-        with pq.ParquetFile(path) as parquet:
-            schema, n_rows = parquet.schema_arrow, parquet.metadata.num_rows
-    except (pa.ArrowException, OSError) as exc:
-        raise DataSourceError(f"{path} is not a readable Parquet file (truncated or corrupt?): {exc}") from exc
-    names = tuple(schema.names)
-    if n_rows == 0:
-        raise DataSourceError(f"{path} has no data rows.")
-    numeric = [pa.types.is_integer(f.type) or pa.types.is_floating(f.type) for f in schema]
-    non_numeric = {j: str(f.type) for j, f in enumerate(schema) if not numeric[j]}
-
-    def read(cols: list[int], rows: int) -> Iterator[np.ndarray]:
-        done = 0
-        try:
-            with pq.ParquetFile(path) as parquet:
-                for batch in parquet.iter_batches(batch_size=rows, columns=[names[j] for j in cols]):
-                    yield _batch_to_array(batch)
-                    done += batch.num_rows
-        except (pa.ArrowException, OSError) as exc:
-            raise DataSourceError(f"{path} could not be read after row {done} (corrupt?): {exc}") from exc
-
-    is_f32 = tuple(pa.types.is_float32(f.type) for f in schema)
-    return _Layout(names, len(names), n_rows, is_f32, read, non_numeric)
-
-
-def _batch_to_array(batch: Any) -> np.ndarray:
-    # Nulls become NaN (to_numpy of a column with nulls is float), caught by the finiteness check.
-    return np.column_stack([batch.column(k).to_numpy(zero_copy_only=False) for k in range(batch.num_columns)])
-
-
-def _csv_pyarrow() -> Any:
-    """pyarrow's CSV module, or None to use the pure-Python reader (pyarrow is optional for text files)."""
-    try:
-        import pyarrow.csv
-    except ImportError:
-        return None
-    return pyarrow.csv
-
-
-def _split_line(line: str, delimiter: str | None) -> list[str]:
-    if delimiter is None:
-        return line.split()
-    return next(csv.reader([line], delimiter=delimiter), [])
-
-
-def _open_csv(path: Path, delimiter: str | None) -> _Layout:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        skipped = 0
-        first = f.readline()
-        while first and not first.strip():
-            skipped, first = skipped + 1, f.readline()
-        second = f.readline()
-        while second and not second.strip():
-            second = f.readline()
-    if not first:
-        raise DataSourceError(f"{path} is empty: it has no data rows.")
-    if delimiter is None:  # .txt: tab, comma or semicolon if the first line has one, else whitespace
-        delimiter = next((d for d in "\t,;" if d in first), None)
-    fields = _split_line(first.rstrip("\r\n"), delimiter)
-    has_header = not all(_is_number(s) for s in fields)
-    if has_header and not second:
-        raise DataSourceError(f"{path} has a header row but no data rows.")
-    names = tuple(s.strip() for s in fields) if has_header else None
-    skip = skipped + 1 if has_header else skipped
-    n_columns = len(fields)
-
-    def read(cols: list[int], rows: int) -> Iterator[np.ndarray]:
-        pacsv = _csv_pyarrow()
-        if pacsv is None or delimiter is None:
-            return _csv_blocks_python(path, delimiter, skip, names, n_columns, cols, rows, 0)
-        return _csv_blocks_arrow(pacsv, path, delimiter, skip, names, n_columns, cols, rows)
-
-    return _Layout(names, n_columns, None, (False,) * n_columns, read)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return text.strip() in _MISSING  # a missing value says nothing about a header; a name does
-    return True
-
-
-def _csv_blocks_arrow(
-    pacsv: Any, path: Path, delimiter: str, skip: int, names: tuple[str, ...] | None, n_columns: int,
-    cols: list[int], rows: int,
-) -> Iterator[np.ndarray]:
-    import pyarrow as pa
-
-    # Our own column names: a header may repeat a name, and a file without one has none.
-    own = [f"c{j}" for j in range(n_columns)]
-    chosen = [own[j] for j in cols]
-    options = {
-        "read_options": pacsv.ReadOptions(
-            column_names=own, skip_rows=skip, block_size=int(min(max(rows * n_columns * 24, 1 << 20), 1 << 28))
-        ),
-        "parse_options": pacsv.ParseOptions(delimiter=delimiter),
-        "convert_options": pacsv.ConvertOptions(
-            column_types={c: pa.float64() for c in chosen}, include_columns=chosen
-        ),
-    }
-    done = 0
-    try:
-        for batch in pacsv.open_csv(path, **options):
-            yield _batch_to_array(batch)
-            done += batch.num_rows
-    except pa.ArrowInvalid:
-        # pyarrow says what is wrong but not on which row: the Python reader goes on from the failing block and
-        # either names the row and column or reads past something pyarrow rejects (such as "1_000").
-        yield from _csv_blocks_python(path, delimiter, skip, names, n_columns, cols, rows, done)
-
-
-def _csv_blocks_python(
-    path: Path, delimiter: str | None, skip: int, names: tuple[str, ...] | None, n_columns: int,
-    cols: list[int], rows: int, start_row: int,
-) -> Iterator[np.ndarray]:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for _ in range(skip):
-            f.readline()
-        records = csv.reader(f, delimiter=delimiter) if delimiter else (line.split() for line in f)
-        row, first, block = 0, start_row, []
-        for record in records:
-            if not record:  # blank line
-                continue
-            if row >= start_row:
-                if len(record) != n_columns:
-                    raise DataSourceError(
-                        f"Row {row} of {path} has {len(record)} fields; expected {n_columns}."
-                    )
-                block.append([record[j] for j in cols])
-                if len(block) == rows:
-                    yield _parse_block(block, first, names, cols, path)
-                    first, block = row + 1, []
-            row += 1
-        if block:
-            yield _parse_block(block, first, names, cols, path)
-
-
-def _parse_block(
-    block: list[list[str]], first_row: int, names: tuple[str, ...] | None, cols: list[int], path: Path
-) -> np.ndarray:
-    try:
-        return np.array(block, dtype=np.float64)
-    except ValueError:
-        pass
-    out = np.empty((len(block), len(cols)))
-    for i, record in enumerate(block):
-        for k, text in enumerate(record):
-            try:
-                out[i, k] = np.nan if text.strip() in _MISSING else float(text)
-            except ValueError:
-                raise DataSourceError(
-                    f"Non-numeric value {text!r} at row {first_row + i}, column {_label(names, cols[k])} of {path}."
-                ) from None
-    return out

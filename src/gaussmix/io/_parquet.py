@@ -1,0 +1,55 @@
+"""Reader for Parquet files: the schema gives names, types and the row count; blocks are pyarrow record batches.
+
+The only io module that needs pyarrow for a whole format; it is imported when a Parquet file is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import DataSourceError
+from ._layout import Layout, batch_to_block
+
+__all__ = ["open_parquet"]
+
+
+def _import_pyarrow(what: str) -> Any:
+    try:
+        import pyarrow
+    except ImportError as exc:
+        raise ImportError(f'Reading {what} needs pyarrow: pip install "gaussmix[parquet]"') from exc
+    return pyarrow
+
+
+def open_parquet(path: Path) -> Layout:
+    """Read a Parquet file's schema and row count; non-numeric columns are recorded, to fail only if chosen."""
+    pa = _import_pyarrow("Parquet files")
+    import pyarrow.parquet as pq
+
+    try:
+        with pq.ParquetFile(path) as parquet:
+            schema, n_rows = parquet.schema_arrow, parquet.metadata.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise DataSourceError(f"{path} is not a readable Parquet file (truncated or corrupt?): {exc}") from exc
+    names = tuple(schema.names)
+    if n_rows == 0:
+        raise DataSourceError(f"{path} has no data rows.")
+    numeric = [pa.types.is_integer(f.type) or pa.types.is_floating(f.type) for f in schema]
+    non_numeric = {j: str(f.type) for j, f in enumerate(schema) if not numeric[j]}
+
+    def read(cols: list[int], rows: int) -> Iterator[np.ndarray]:
+        done = 0
+        try:
+            with pq.ParquetFile(path) as parquet:
+                for batch in parquet.iter_batches(batch_size=rows, columns=[names[j] for j in cols]):
+                    yield batch_to_block(batch)
+                    done += batch.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise DataSourceError(f"{path} could not be read after row {done} (corrupt?): {exc}") from exc
+
+    is_f32 = tuple(pa.types.is_float32(f.type) for f in schema)
+    return Layout(names, len(names), n_rows, is_f32, read, non_numeric)
