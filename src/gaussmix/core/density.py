@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .namespace import array_namespace
 from .params import GaussianParams, log_det_cholesky
 
@@ -51,7 +53,8 @@ def log_gaussian_prob(X: Any, params: GaussianParams) -> Any:
 def weighted_log_prob(X: Any, params: GaussianParams) -> Any:
     """log(weight_k) + log N(x_i | k), shape (n_samples, n_components); -inf for zero-weight components."""
     xp = array_namespace(X)
-    log_weights = xp.log(xp.asarray(params.weights, dtype=X.dtype))
+    with np.errstate(divide="ignore"):  # a zero weight is a component that explains nothing: log 0 = -inf
+        log_weights = xp.log(xp.asarray(params.weights, dtype=X.dtype))
     return log_gaussian_prob(X, params) + log_weights
 
 
@@ -60,5 +63,6 @@ def logsumexp(a: Any, axis: int = 1) -> Any:
     xp = array_namespace(a)
     peak = xp.max(a, axis=axis, keepdims=True)
     peak = xp.where(xp.isfinite(peak), peak, xp.zeros_like(peak))
-    out = xp.log(xp.sum(xp.exp(a - peak), axis=axis, keepdims=True)) + peak
+    with np.errstate(divide="ignore"):  # log 0 = -inf for rows of all -inf is the answer, not a mistake
+        out = xp.log(xp.sum(xp.exp(a - peak), axis=axis, keepdims=True)) + peak
     return xp.squeeze(out, axis=axis)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fast_estep
 from .density import logsumexp, weighted_log_prob
 from .namespace import array_namespace, is_numpy
 from .params import GaussianParams
@@ -14,7 +15,17 @@ from .stats import N_WORST, SufficientStats
 
 
 def log_resp(X: Any, params: GaussianParams) -> tuple[Any, Any]:
-    """log p(x_i), shape (n_samples,), and log p(k | x_i), shape (n_samples, n_components), in X's dtype."""
+    """log p(x_i), shape (n_samples,), and log p(k | x_i), shape (n_samples, n_components), in X's dtype.
+
+    NumPy arrays take the one-GEMM-per-block path of ``fast_estep``; other namespaces the per-component reference.
+    """
+    if is_numpy(array_namespace(X)):
+        return fast_estep.fast_log_resp(X, params)
+    return log_resp_reference(X, params)
+
+
+def log_resp_reference(X: Any, params: GaussianParams) -> tuple[Any, Any]:
+    """``log_resp`` in any namespace, component by component: the readable reference the fast path is tested on."""
     wlp = weighted_log_prob(X, params)
     log_prob = logsumexp(wlp, axis=1)
     return log_prob, wlp - log_prob[:, None]
@@ -26,12 +37,23 @@ def chunk_stats(
     """Sufficient statistics of the rows ``X`` (n_samples, n_features) under ``params``, centred on its means.
 
     ``sample_weight`` (n_samples,) non-negative or None for ones; ``row_offset`` is the global index of X's first
-    row, so the worst-explained rows the statistics carry can be named in messages.
+    row, so the worst-explained rows the statistics carry can be named in messages. NumPy arrays take the fused
+    path of ``fast_estep`` (one feature block per row block feeds both the densities and the statistics).
     """
     xp = array_namespace(X)
-    log_prob, lr = log_resp(X, params)
+    if is_numpy(xp):
+        return fast_estep.fast_chunk_stats(X, params, sample_weight, row_offset)
+    return chunk_stats_reference(X, params, sample_weight, row_offset)
+
+
+def chunk_stats_reference(
+    X: Any, params: GaussianParams, sample_weight: Any = None, row_offset: int = 0
+) -> SufficientStats:
+    """``chunk_stats`` in any namespace, component by component: the reference the fast path is tested on."""
+    xp = array_namespace(X)
+    log_prob, lr = log_resp_reference(X, params)
     resp = xp.exp(lr)
-    stats = resp_stats(X, resp, sample_weight, params.means, params.covariance_type)
+    stats = resp_stats_reference(X, resp, sample_weight, params.means, params.covariance_type)
     log_prob64 = xp.astype(log_prob, xp.float64)
     if sample_weight is None:
         total = xp.sum(log_prob64)
@@ -59,6 +81,16 @@ def resp_stats(
     The log-likelihood and worst rows are left empty; this is the part of the E-step that hard (k-means) or
     random initialisations share. Accumulates in float64.
     """
+    xp = array_namespace(X)
+    if is_numpy(xp):
+        return fast_estep.fast_resp_stats(X, resp, sample_weight, center, covariance_type)
+    return resp_stats_reference(X, resp, sample_weight, center, covariance_type)
+
+
+def resp_stats_reference(
+    X: Any, resp: Any, sample_weight: Any, center: Any, covariance_type: str
+) -> SufficientStats:
+    """``resp_stats`` in any namespace, component by component: the reference the fast path is tested on."""
     xp = array_namespace(X)
     X64 = xp.astype(X, xp.float64)
     r = xp.astype(resp, xp.float64)
@@ -88,12 +120,7 @@ def resp_stats(
 def _lowest(xp: Any, values: Any, count: int) -> tuple[Any, Any]:
     """The ``count`` smallest values below +inf and their indices, ordered by (value, index) so ties split alike."""
     if is_numpy(xp):
-        candidates = np.flatnonzero(values < np.inf)
-        if candidates.size > count:
-            kth = np.partition(values[candidates], count - 1)[count - 1]
-            candidates = candidates[values[candidates] <= kth]
-        idx = candidates[np.lexsort((candidates, values[candidates]))][:count]
-        return values[idx], idx.astype(np.int64)
+        return fast_estep.lowest_rows(values, count)
     idx = xp.argsort(values, stable=True)[:count]
     idx = idx[values[idx] < float("inf")]
     return values[idx], xp.astype(idx, xp.int64)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import reduce
 from operator import add
-from typing import Any, Callable, Iterator, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -15,6 +20,9 @@ from ..core.stats import SufficientStats
 
 #: Target bytes of the per-block working set (the (rows, K) log-probabilities and the block itself).
 BLOCK_BYTES = 4 * 2**20
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Chunk(NamedTuple):
@@ -71,19 +79,27 @@ class ArraySource:
             yield Chunk(start, self.X[start:stop], w)
 
 
-def local_accumulator(source: ChunkSource) -> Callable[[GaussianParams], SufficientStats]:
-    """``accumulate(params)``: one pass over the source's blocks in this process, statistics summed in order."""
+def local_accumulator(
+    source: ChunkSource, n_workers: int | None = None
+) -> Callable[[GaussianParams], SufficientStats]:
+    """``accumulate(params)``: one pass over the source's blocks in this process, statistics summed in row order.
+
+    NumPy blocks are mapped on ``n_workers`` threads (default: the usable cores), each with single-threaded BLAS;
+    NumPy and BLAS release the GIL, and summing in block order keeps the result independent of the thread count.
+    """
 
     def accumulate(params: GaussianParams) -> SufficientStats:
         zero = SufficientStats.zeros(params.n_components, params.n_features, params.covariance_type, params.means)
-        return reduce(add, (chunk_stats(c.X, params, c.sample_weight, c.offset) for c in source.chunks()), zero)
+        stats = map_blocks(lambda c: chunk_stats(c.X, params, c.sample_weight, c.offset), source.chunks(),
+                           n_workers)
+        return reduce(add, stats, zero)
 
     return accumulate
 
 
-def map_rows(source: ChunkSource, row_function: Callable[[Any], Any]) -> Any:
-    """Apply a row-wise function to every block and concatenate the results in row order."""
-    parts = [row_function(c.X) for c in source.chunks()]
+def map_rows(source: ChunkSource, row_function: Callable[[Any], Any], n_workers: int | None = None) -> Any:
+    """Apply a row-wise function to every block (on threads, as ``map_blocks``) and concatenate in row order."""
+    parts = list(map_blocks(lambda c: row_function(c.X), source.chunks(), n_workers))
     if not parts:
         raise ValueError("The data source has no rows.")
     if isinstance(parts[0], np.ndarray):
@@ -91,3 +107,52 @@ def map_rows(source: ChunkSource, row_function: Callable[[Any], Any]) -> Any:
     from ..core.namespace import array_namespace
 
     return array_namespace(parts[0]).concat(parts, axis=0)
+
+
+def default_workers() -> int:
+    """Threads for mapping blocks: the cores this process may run on, or 1 without threadpoolctl.
+
+    Without threadpoolctl the BLAS thread count cannot be lowered, and threads × BLAS threads would oversubscribe.
+    """
+    try:
+        import threadpoolctl  # noqa: F401  (optional extra "speed")
+    except ImportError:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores)
+
+
+def map_blocks(function: Callable[[Chunk], R], chunks: Iterable[Chunk], n_workers: int | None = None) -> Iterator[R]:
+    """``function`` of every block, yielded in block order; NumPy blocks run on up to ``n_workers`` threads.
+
+    At most two blocks per thread are in flight, so a source that reads from disk holds a bounded number of
+    blocks in memory. Other array libraries (torch) manage their own threads and are mapped in this thread.
+    """
+    n_workers = default_workers() if n_workers is None else n_workers
+    chunks = iter(chunks)
+    head = list(itertools.islice(chunks, 2))
+    if not head or not isinstance(head[0].X, np.ndarray):
+        yield from map(function, itertools.chain(head, chunks))
+        return
+    if n_workers <= 1 or len(head) < 2:
+        # The fast E-step's GEMMs are cache-sized: threaded BLAS only adds synchronisation on them.
+        with _single_threaded_blas():
+            yield from map(function, itertools.chain(head, chunks))
+        return
+    with _single_threaded_blas(), ThreadPoolExecutor(n_workers) as pool:
+        pending: deque = deque()
+        for chunk in itertools.chain(head, chunks):
+            pending.append(pool.submit(function, chunk))
+            if len(pending) >= 2 * n_workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _single_threaded_blas() -> contextlib.AbstractContextManager:
+    """BLAS limited to one thread while blocks run in parallel (threadpoolctl; a no-op without it)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

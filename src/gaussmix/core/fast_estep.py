@@ -1,0 +1,373 @@
+"""NumPy fast paths of the E-step: one feature block per row block feeds the densities and the statistics.
+
+The generic functions in ``density`` and ``estep`` loop over components; here every component is served by one
+GEMM per block of rows. With the rows centred on the mean of the means ``g``, each covariance type has a feature
+map φ(x − g) that is linear in the parameters (Φ below, stored transposed as (n_features_phi, rows)):
+
+- full: the products (x − g)ᵢ(x − g)ⱼ for i ≤ j, then x − g, then 1;
+- diag: (x − g)², x − g, 1;  spherical: ‖x − g‖², x − g, 1;  tied: the same as spherical on whitened rows.
+
+The log-densities are then ``coef @ Φ`` (K, rows) and the statistics about ``g`` are ``resp.T @ Φ.T`` (K, F):
+one GEMM each, and the same Φ for both when X is float64. Statistics are shifted from ``g`` to each component's
+centre c_k afterwards (Σr(x−c)(x−c)ᵀ = S_g − f mᵀ − m fᵀ + n mmᵀ, m = c − g), which keeps them exact far from the
+origin. The quadratic expansion loses about eps·‖(c_k − g)P_k‖² of absolute accuracy in a log-density, the same
+as the generic diag/spherical path; for float32 full/tied data the "centred" form computes ‖(x − c_k)P_k‖ from
+whitened differences instead (one GEMM for all components), as accurate as the generic path.
+Working memory is a few sub-blocks of ``rows × max(F, K·D)`` values, whatever the chunk's length.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import GaussianParams, log_det_cholesky
+from .stats import N_WORST, SufficientStats
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+#: Bytes of the widest per-sub-block buffer: about a core's L2 cache, so the passes over it stay in cache.
+SUB_BLOCK_BYTES = 1024 * 1024
+#: Fewest rows per sub-block: below this the GEMMs are too thin to run near the machine's peak (wide D).
+MIN_SUB_BLOCK_ROWS = 256
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DensityPlan:
+    """Everything the fast E-step needs from the parameters, computed once per (params, dtype).
+
+    ``form`` is "expanded" (log-densities = coef @ Φ) or "centred" (whitened differences, full/tied only);
+    ``coef`` (K, F) or ``whiten`` ((K·D, D + 1) full, (D, D) tied) and ``offsets`` (K, D) tied, are in X's dtype;
+    ``log_const`` (K,) is log w_k + log|P_k| − D/2·log 2π, the largest value a log-density can take.
+    """
+
+    kind: str
+    dtype: np.dtype
+    form: str
+    center: np.ndarray  # (K, D) float64: the means the E-step uses, the statistics' centre
+    g: np.ndarray  # (D,) float64, exactly representable in X's dtype
+    coef: np.ndarray | None
+    whiten: np.ndarray | None
+    offsets: np.ndarray | None
+    log_const: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        return int(self.center.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.center.shape[1])
+
+
+def default_form(kind: str, dtype: np.dtype) -> str:
+    """The form the measurements favour: expanded, except float32 full/tied where cancellation would cost digits."""
+    return "centred" if kind in ("full", "tied") and np.dtype(dtype) == np.float32 else "expanded"
+
+
+def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = None) -> DensityPlan:
+    """Precompute the E-step coefficients of ``params`` for data of ``dtype`` (float32 or float64)."""
+    dtype = np.dtype(dtype)
+    kind = params.covariance_type
+    form = form or default_form(kind, dtype)
+    if form == "centred" and kind not in ("full", "tied"):
+        raise ValueError(f"The centred form is for full and tied covariances, not {kind!r}.")
+    means = np.asarray(params.means, dtype=np.float64)
+    prec_chol = np.asarray(params.precisions_cholesky, dtype=np.float64)
+    k, d = means.shape
+    g = means.mean(axis=0).astype(dtype).astype(np.float64)
+    m = means - g
+    with np.errstate(divide="ignore"):  # a zero weight is a component that explains nothing: log 0 = -inf
+        log_w = np.log(np.asarray(params.weights, dtype=np.float64))
+    log_const = log_w + log_det_cholesky(prec_chol, kind, d) - 0.5 * d * LOG_2PI
+    coef = whiten = offsets = None
+    if kind == "tied":
+        whiten = prec_chol.T.astype(dtype)  # z = Pᵀ(x − g): whitened rows
+        offsets = (m @ prec_chol).astype(dtype)  # b_k = Pᵀ(c_k − g): whitened centres
+    if form == "centred" and kind == "full":
+        w = np.empty((k * d, d + 1))
+        w[:, :d] = np.transpose(prec_chol, (0, 2, 1)).reshape(k * d, d)
+        w[:, d] = -np.einsum("kd,kde->ke", m, prec_chol).reshape(k * d)
+        whiten = w.astype(dtype)  # y_k = P_kᵀ(x − g) − P_kᵀ(c_k − g) for all k in one GEMM
+    if form == "expanded":  # a -inf inside a GEMM can meet a zero; the cap below applies it instead
+        coef = _expanded_coef(kind, m, prec_chol, np.where(np.isfinite(log_const), log_const, 0.0)).astype(dtype)
+    return DensityPlan(kind, dtype, form, means, g, coef, whiten, offsets, log_const.astype(dtype))
+
+
+def _expanded_coef(kind: str, m: np.ndarray, prec_chol: np.ndarray, log_const: np.ndarray) -> np.ndarray:
+    """Rows of coef such that coef @ Φ(x − g) = log_const − ½‖Pᵀ(x − g − m)‖², in the feature order of Φ."""
+    k, d = m.shape
+    if kind == "full":
+        prec = prec_chol @ np.transpose(prec_chol, (0, 2, 1))
+        iu, ju = np.triu_indices(d)
+        quad = -0.5 * prec[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
+        lin = np.einsum("kde,ke->kd", prec, m)
+        const = log_const - 0.5 * np.einsum("kd,kd->k", lin, m)
+    elif kind == "diag":
+        prec = prec_chol**2
+        quad, lin = -0.5 * prec, prec * m
+        const = log_const - 0.5 * np.sum(prec * m * m, axis=1)
+    elif kind == "spherical":
+        prec = prec_chol**2
+        quad, lin = -0.5 * prec[:, None], prec[:, None] * m
+        const = log_const - 0.5 * prec * np.sum(m * m, axis=1)
+    else:  # tied: unit spherical on whitened rows z, centres b_k
+        b = m @ prec_chol
+        quad, lin = np.full((k, 1), -0.5), b
+        const = log_const - 0.5 * np.sum(b * b, axis=1)
+    return np.concatenate([quad, lin, const[:, None]], axis=1)
+
+
+def n_phi_features(kind: str, n_features: int) -> int:
+    """Rows of the statistics' feature map Φ for ``kind`` (tied keeps x − g and 1; its scatter is separate)."""
+    d = n_features
+    return {"full": d * (d + 1) // 2 + d + 1, "diag": 2 * d + 1, "spherical": d + 2, "tied": d + 1}[kind]
+
+
+def fill_features(XcT: np.ndarray, kind: str, out: np.ndarray) -> np.ndarray:
+    """Write Φ of centred rows ``XcT`` (D, rows) into ``out`` (F, rows) and return it (see the module doc)."""
+    d = XcT.shape[0]
+    o = 0
+    if kind == "full":
+        for i in range(d):
+            np.multiply(XcT[i], XcT[i:], out=out[o:o + d - i])
+            o += d - i
+    elif kind == "diag":
+        np.multiply(XcT, XcT, out=out[:d])
+        o = d
+    elif kind == "spherical":
+        np.einsum("dn,dn->n", XcT, XcT, out=out[0])
+        o = 1
+    out[o:o + d] = XcT
+    out[o + d] = 1.0
+    return out
+
+
+class _Scratch:
+    """Scratch arrays of one sub-block, allocated once per call and reused across its sub-blocks."""
+
+    def __init__(self, plan: DensityPlan, rows: int, stats: bool) -> None:
+        k, d, dt = plan.n_components, plan.n_features, plan.dtype
+        self.xc = np.empty((d, rows), dt)
+        self.log_prob = np.empty((k, rows), dt)
+        self.z = np.empty((d, rows), dt) if plan.kind == "tied" else None
+        self.phi = np.empty((plan.coef.shape[1], rows), dt) if plan.form == "expanded" else None
+        self.y = np.empty((k * d, rows), dt) if plan.form == "centred" else None
+        self.xa = np.ones((d + 1, rows), dt) if plan.form == "centred" and plan.kind == "full" else None
+        if stats:
+            f64 = dt == np.float64
+            self.shared_phi = f64 and plan.form == "expanded" and plan.kind != "tied"
+            self.xc64 = self.xc if f64 else np.empty((d, rows))
+            self.phi64 = self.phi if self.shared_phi else np.empty((n_phi_features(plan.kind, d), rows))
+            self.resp = self.log_prob if f64 else np.empty((k, rows))
+
+
+def sub_block_rows(plan: DensityPlan, n_rows: int) -> int:
+    """Rows per sub-block so that its widest scratch array takes about SUB_BLOCK_BYTES."""
+    k, d = plan.n_components, plan.n_features
+    widest = max(n_phi_features(plan.kind, d) + d, k * d if plan.form == "centred" else k, k)
+    return int(max(1, min(max(SUB_BLOCK_BYTES // (8 * widest), MIN_SUB_BLOCK_ROWS), n_rows)))
+
+
+def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.ndarray:
+    """log w_k + log N(x | k) of the rows ``XT`` (D, n) as a (K, n) view of the scratch (overwritten next call)."""
+    xc = np.subtract(XT, plan.g.astype(plan.dtype)[:, None], out=s.xc[:, :n])
+    out = s.log_prob[:, :n]
+    if plan.kind == "tied":
+        z = np.matmul(plan.whiten, xc, out=s.z[:, :n])
+    if plan.form == "expanded":
+        phi = fill_features(z if plan.kind == "tied" else xc, "spherical" if plan.kind == "tied" else plan.kind,
+                            s.phi[:, :n])
+        np.matmul(plan.coef, phi, out=out)
+        # A squared distance is never negative; the cap also gives zero-weight components their -inf.
+        return np.minimum(out, plan.log_const[:, None], out=out)
+    k, d = plan.n_components, plan.n_features
+    y2 = s.y[:, :n]
+    if plan.kind == "full":
+        s.xa[:d, :n] = xc
+        np.matmul(plan.whiten, s.xa[:, :n], out=y2)
+    y = y2.reshape(k, d, n)
+    if plan.kind == "tied":
+        np.subtract(z[None], plan.offsets[:, :, None], out=y)
+    np.multiply(y, y, out=y)
+    np.sum(y, axis=1, out=out)
+    np.multiply(out, -0.5, out=out)
+    return np.add(out, plan.log_const[:, None], out=out)
+
+
+def _normalise(log_prob_T: np.ndarray, resp_out: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """Turn (K, n) log-probabilities into (weighted) responsibilities in ``resp_out``; return log p(x), (n,)."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows where every component is -inf stay -inf
+        peak = np.max(log_prob_T, axis=0)
+        peak[~np.isfinite(peak)] = 0.0
+        np.subtract(log_prob_T, peak, out=log_prob_T)
+        np.exp(log_prob_T, out=log_prob_T)
+        total = np.sum(log_prob_T, axis=0)
+        scale = (1.0 if weight is None else weight) / total.astype(np.float64)
+        np.multiply(log_prob_T, scale, out=resp_out)
+        return np.log(total) + peak
+
+
+def fast_log_resp(X: np.ndarray, params: GaussianParams, form: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """log p(x) (n,) and log p(k | x) (n, K) in X's dtype; the fast twin of ``estep.log_resp``."""
+    plan = density_plan(params, X.dtype, form)
+    n, k = X.shape[0], plan.n_components
+    log_prob = np.empty(n, X.dtype)
+    log_resp = np.empty((n, k), X.dtype)
+    rows = sub_block_rows(plan, n)
+    s = _Scratch(plan, rows, stats=False)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        lp = _log_prob_T(plan, X[start:stop].T, s, stop - start)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            peak = np.max(lp, axis=0)
+            peak[~np.isfinite(peak)] = 0.0
+            total = np.sum(np.exp(lp - peak), axis=0)
+            log_prob[start:stop] = np.log(total) + peak
+            np.subtract(lp, log_prob[start:stop], out=log_resp[start:stop].T)
+    return log_prob, log_resp
+
+
+def fast_chunk_stats(
+    X: np.ndarray, params: GaussianParams, sample_weight: np.ndarray | None = None, row_offset: int = 0,
+    form: str | None = None,
+) -> SufficientStats:
+    """Sufficient statistics of the rows X under ``params``; the fast twin of ``estep.chunk_stats``."""
+    plan = density_plan(params, X.dtype, form)
+    n = X.shape[0]
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    acc = _StatsSum(plan.kind, plan.center, plan.g, params)
+    log_prob = np.empty(n)
+    rows = sub_block_rows(plan, n)
+    s = _Scratch(plan, rows, stats=True)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        nb = stop - start
+        XT = X[start:stop].T
+        lp = _log_prob_T(plan, XT, s, nb)
+        resp = s.resp[:, :nb]
+        log_prob[start:stop] = _normalise(lp, resp, None if w is None else w[start:stop])
+        xc64 = s.xc[:, :nb] if s.xc64 is s.xc else np.subtract(XT, plan.g[:, None], out=s.xc64[:, :nb])
+        phi = s.phi[:, :nb] if s.shared_phi else fill_features(xc64, plan.kind, s.phi64[:, :nb])
+        acc.add(resp, phi, xc64)
+    return acc.result(n if w is None else float(np.sum(w)), log_prob, w, X, row_offset)
+
+
+def fast_resp_stats(
+    X: np.ndarray, resp: np.ndarray, sample_weight: np.ndarray | None, center: np.ndarray, covariance_type: str,
+) -> SufficientStats:
+    """Statistics of rows X with given responsibilities about ``center``; the fast twin of ``estep.resp_stats``."""
+    center = np.asarray(center, dtype=np.float64)
+    k, d = center.shape
+    g = center.mean(axis=0).astype(X.dtype).astype(np.float64)
+    acc = _StatsSum(covariance_type, center, g)
+    n = X.shape[0]
+    f = n_phi_features(covariance_type, d)
+    rows = int(max(1, min(max(SUB_BLOCK_BYTES // (8 * max(f + d, k)), MIN_SUB_BLOCK_ROWS), n)))
+    xc64, phi64 = np.empty((d, rows)), np.empty((f, rows))
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        nb = stop - start
+        r = np.asarray(resp[start:stop], dtype=np.float64).T
+        if w is not None:
+            r = r * w[start:stop]
+        xc = np.subtract(X[start:stop].T, g[:, None], out=xc64[:, :nb])
+        acc.add(r, fill_features(xc, covariance_type, phi64[:, :nb]), xc)
+    total = float(np.sum(acc.phi[:, -1])) if w is None else float(np.sum(w))
+    return acc.result(total, None, None, X, 0)
+
+
+class _StatsSum:
+    """Running float64 sums resp @ Φᵀ (and the tied scatter) about g, turned into SufficientStats about c."""
+
+    def __init__(self, kind: str, center: np.ndarray, g: np.ndarray, params: GaussianParams | None = None) -> None:
+        k, d = center.shape
+        self.kind, self.center, self.g, self.params = kind, center, g, params
+        self.phi = np.zeros((k, n_phi_features(kind, d)))
+        self.scatter = np.zeros((d, d)) if kind == "tied" else None
+
+    def add(self, resp_T: np.ndarray, phi: np.ndarray, xc64: np.ndarray) -> None:
+        """Add the sub-block with (weighted) responsibilities (K, n), features (F, n) and centred rows (D, n)."""
+        self.phi += resp_T @ phi.T
+        if self.scatter is not None:  # Σ_k r_k = the row's weight, summed as computed (not assumed to be 1)
+            self.scatter += (xc64 * np.sum(resp_T, axis=0)) @ xc64.T
+
+    def result(self, n: float, log_prob: np.ndarray | None, weight: np.ndarray | None, X: np.ndarray,
+               row_offset: int) -> SufficientStats:
+        k, d = self.center.shape
+        nk = self.phi[:, -1].copy()
+        f = self.phi[:, -1 - d:-1]
+        m = self.center - self.g
+        first = f - nk[:, None] * m
+        if self.kind == "full":
+            iu, ju = np.triu_indices(d)
+            s = np.empty((k, d, d))
+            s[:, iu, ju] = self.phi[:, :iu.size]
+            s[:, ju, iu] = self.phi[:, :iu.size]
+            fm = f[:, :, None] * m[:, None, :]
+            second = s - fm - np.transpose(fm, (0, 2, 1)) + nk[:, None, None] * m[:, :, None] * m[:, None, :]
+        elif self.kind == "tied":
+            fm = f.T @ m
+            second = self.scatter - fm - fm.T + (m.T * nk) @ m
+        elif self.kind == "diag":
+            second = self.phi[:, :d] - 2.0 * m * f + nk[:, None] * m * m
+        else:
+            second = self.phi[:, 0] - 2.0 * np.sum(m * f, axis=1) + nk * np.sum(m * m, axis=1)
+        empty = SufficientStats.zeros(k, d, self.kind, self.center)
+        worst = (empty.worst_log_prob, empty.worst_rows, empty.worst_points)
+        total = np.zeros(())
+        if log_prob is not None:
+            positive = slice(None) if weight is None else weight > 0
+            candidates = log_prob if weight is None else np.where(positive, log_prob, np.inf)
+            total = np.sum(log_prob) if weight is None else np.dot(weight[positive], log_prob[positive])
+            worst = _worst_rows(candidates, X, self.params, row_offset)
+        return SufficientStats(np.asarray(float(n)), np.asarray(total, dtype=np.float64), nk, first, second,
+                               self.center, self.kind, *worst)
+
+
+def lowest_rows(values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` smallest values below +inf and their indices, ordered by (value, index) so ties split alike."""
+    candidates = np.flatnonzero(values < np.inf)
+    if candidates.size > count:
+        kth = np.partition(values[candidates], count - 1)[count - 1]
+        candidates = candidates[values[candidates] <= kth]
+    idx = candidates[np.lexsort((candidates, values[candidates]))][:count]
+    return values[idx], idx.astype(np.int64)
+
+
+def _worst_rows(candidates: np.ndarray, X: np.ndarray, params: GaussianParams,
+                row_offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The N_WORST rows by log p(x), recomputed one row at a time so that a row's value and rank do not depend
+    on its position in a block (BLAS kernels and SIMD tails round differently); near-ties are recomputed too."""
+    values, _ = lowest_rows(candidates, N_WORST)
+    if values.size == 0:
+        return values, np.zeros(0, np.int64), np.zeros((0, X.shape[1]))
+    slack = 1e-6 * max(1.0, abs(float(values[-1])))
+    certain = np.flatnonzero(candidates < values[-1] - slack)
+    band = np.flatnonzero(np.abs(candidates - values[-1]) <= slack)[:N_WORST]  # ties: the lowest rows win
+    near = np.union1d(certain, band)
+    exact = np.array([_row_log_prob(X[i].astype(np.float64), params) for i in near])
+    order = np.lexsort((near, exact))[:N_WORST]
+    rows = near[order].astype(np.int64)
+    return exact[order], rows + row_offset, X[rows].astype(np.float64)
+
+
+def _row_log_prob(x: np.ndarray, params: GaussianParams) -> float:
+    """log p(x) of one float64 row, with loops whose order depends on nothing but the row."""
+    kind, d = params.covariance_type, params.n_features
+    diff = x - np.asarray(params.means, dtype=np.float64)
+    p = np.asarray(params.precisions_cholesky, dtype=np.float64)
+    if kind == "full":
+        y = np.einsum("kd,kde->ke", diff, p)
+    elif kind == "tied":
+        y = np.einsum("kd,de->ke", diff, p)
+    else:
+        y = diff * (p if kind == "diag" else p[:, None])
+    with np.errstate(divide="ignore"):
+        wlp = (np.log(np.asarray(params.weights, dtype=np.float64)) + log_det_cholesky(p, kind, d)
+               - 0.5 * (d * LOG_2PI + np.einsum("ke,ke->k", y, y)))
+    peak = np.max(wlp)
+    return float(peak + np.log(np.sum(np.exp(wlp - peak)))) if np.isfinite(peak) else float(peak)
