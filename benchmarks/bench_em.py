@@ -1,0 +1,267 @@
+"""EM per-iteration time, GEMM efficiency, memory and parity: gaussmix against scikit-learn on the same work.
+
+Both estimators get the same data and the same ``weights_init/means_init/precisions_init`` (from a k-means++
+seeding of the data), ``tol=0`` and a fixed ``max_iter``; repetitions alternate (A B A B ...). The time per EM
+iteration is (fit with 1 + M iterations − fit with 1 iteration) / M, which cancels each library's fixed costs
+(validation, initial M-step, scikit-learn's final E-step); the median over repetitions is reported. The machine's
+GEMM peak is measured in the same run. Peak extra memory of a fit is tracemalloc's peak (NumPy reports its
+buffers to it) beyond the data. Parity is the largest difference of weights, means and covariances relative to
+each array's largest entry, after 1 + M iterations.
+
+Run:  python benchmarks/bench_em.py [--cases full64,diag64] [--repeats 5] [--max-iter 8] [--big]
+The script re-executes itself without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, so both libraries run the BLAS
+kernel OpenBLAS picks for this CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+if __name__ == "__main__" and any(v in os.environ for v in _BLAS_OVERRIDES):
+    os.execve(sys.executable, [sys.executable, *sys.argv],
+              {k: v for k, v in os.environ.items() if k not in _BLAS_OVERRIDES})
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+import warnings  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    n: int
+    d: int
+    k: int
+    kind: str
+    dtype: str
+    target: float = 0.0
+
+
+CASES = (
+    Case("full64", 200_000, 16, 16, "full", "float64", 5),
+    Case("full32", 200_000, 16, 16, "full", "float32", 5),
+    Case("fullD64", 50_000, 64, 16, "full", "float64", 3),
+    Case("tied64", 200_000, 16, 16, "tied", "float64", 5),
+    Case("diag64", 200_000, 32, 64, "diag", "float64", 4),
+    Case("ubm32", 200_000, 40, 256, "diag", "float32", 4),
+    Case("sph64", 200_000, 16, 64, "spherical", "float64", 4),
+)
+
+
+def make_data(case: Case, seed: int = 0) -> np.ndarray:
+    """Rows from a random mixture of ``case.k`` Gaussians with random full covariances, well inside float32."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 3, (case.k, case.d))
+    labels = rng.integers(0, case.k, case.n)
+    X = np.empty((case.n, case.d))
+    for j in range(case.k):
+        rows = labels == j
+        a = rng.normal(size=(case.d, case.d)) / np.sqrt(case.d) + 0.5 * np.eye(case.d)
+        X[rows] = rng.normal(size=(int(rows.sum()), case.d)) @ a.T + centres[j]
+    return X.astype(case.dtype)
+
+
+def initial_params(X: np.ndarray, case: Case):
+    """Shared initial parameters: k-means++ seeds on a sample, nearest-seed labels, one M-step (gaussmix core)."""
+    from gaussmix.core.init import initial_params as gm_initial_params
+
+    rng = np.random.default_rng(1)
+    sample = X[rng.choice(X.shape[0], min(X.shape[0], 20_000), replace=False)]
+    return gm_initial_params(sample, case.k, case.kind, "k-means++", rng, reg_covar=1e-6).params
+
+
+def gemm_peak(dtype: str, size: int = 2048) -> float:
+    """Best GFLOP/s of a square GEMM over a few runs, with the BLAS threads as configured (all cores)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(size, size)).astype(dtype), rng.normal(size=(size, size)).astype(dtype)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(5))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def textbook_flops(case: Case) -> float:
+    """GEMM flops of one iteration of the per-component algorithm (what scikit-learn does), for GFLOP/s."""
+    n, d, k = case.n, case.d, case.k
+    return {"full": 4.0 * n * k * d * d, "tied": 4.0 * n * d * d + 4.0 * n * k * d,
+            "diag": 8.0 * n * k * d, "spherical": 6.0 * n * k * d}[case.kind]
+
+
+def executed_flops(case: Case) -> float:
+    """GEMM flops gaussmix's fast E-step executes per iteration (feature-map GEMMs of core/fast_estep.py)."""
+    from gaussmix.core.fast_estep import default_form, n_phi_features
+
+    n, d, k, kind = case.n, case.d, case.k, case.kind
+    f = n_phi_features(kind, d)
+    if kind == "full":
+        e = 2.0 * n * k * d * (d + 1) if default_form(kind, np.dtype(case.dtype)) == "centred" else 2.0 * n * k * f
+        return e + 2.0 * n * k * f
+    if kind == "tied":
+        return 2.0 * n * d * d * 2 + 2.0 * n * k * (d + 2) + 2.0 * n * k * f
+    return 4.0 * n * k * f
+
+
+def _estimators(case: Case, params, max_iter: int):
+    from sklearn.mixture import GaussianMixture as SklearnGM
+
+    from gaussmix import GaussianMixture
+
+    init = dict(weights_init=params.weights, means_init=params.means, precisions_init=params.precisions)
+    kw = dict(covariance_type=case.kind, tol=0.0, max_iter=max_iter, **init)
+    return {"sklearn": SklearnGM(case.k, **kw), "gaussmix": GaussianMixture(case.k, **kw)}
+
+
+def _fit(estimator, X: np.ndarray):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(X)
+
+
+def _peak_extra_mb(estimator, X: np.ndarray) -> float:
+    tracemalloc.start()
+    try:
+        _fit(estimator, X)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def _max_rel_diff(a, b) -> float:
+    worst = 0.0
+    for name in ("weights_", "means_", "covariances_"):
+        x, y = np.asarray(getattr(a, name), np.float64), np.asarray(getattr(b, name), np.float64)
+        worst = max(worst, float(np.max(np.abs(x - y)) / np.max(np.abs(y))))
+    return worst
+
+
+def run_case(case: Case, repeats: int, max_iter: int, measure_memory: bool, peaks: dict) -> dict:
+    X = make_data(case)
+    params = initial_params(X, case)
+    short, long = _estimators(case, params, 1), _estimators(case, params, 1 + max_iter)
+    times: dict[str, list[float]] = {"sklearn": [], "gaussmix": []}
+    fitted = {}
+    for _ in range(repeats):
+        for name in ("sklearn", "gaussmix"):  # interleaved: A B A B ...
+            t_short = _timed(lambda: _fit(short[name], X))
+            t_long = _timed(lambda: _fit(long[name], X))
+            times[name].append(max(t_long - t_short, 1e-9) / max_iter)
+            fitted[name] = long[name]
+    sk, gm = statistics.median(times["sklearn"]), statistics.median(times["gaussmix"])
+    peak = peaks.get(case.dtype, float("nan"))
+    row = {
+        "case": case.name, "n": case.n, "d": case.d, "k": case.k, "kind": case.kind, "dtype": case.dtype,
+        "sklearn_s": sk, "gaussmix_s": gm, "speedup": sk / gm, "target": case.target,
+        "textbook_gflops": textbook_flops(case) / gm / 1e9, "executed_gflops": executed_flops(case) / gm / 1e9,
+        "peak_gflops": peak, "max_rel_diff": _max_rel_diff(fitted["gaussmix"], fitted["sklearn"]),
+        "sklearn_mb": float("nan"), "gaussmix_mb": float("nan"),
+    }
+    if measure_memory:
+        row["sklearn_mb"] = _peak_extra_mb(long["sklearn"], X)
+        row["gaussmix_mb"] = _peak_extra_mb(long["gaussmix"], X)
+    return row
+
+
+def run_cases(cases, repeats: int = 5, max_iter: int = 8, measure_memory: bool = True,
+              peaks: dict | None = None) -> list[dict]:
+    """Run each case; ``peaks`` maps dtype name to the GEMM peak in GFLOP/s (measured when None)."""
+    if peaks is None:
+        peaks = {dt: gemm_peak(dt) for dt in sorted({c.dtype for c in cases})}
+    return [run_case(c, repeats, max_iter, measure_memory, peaks) for c in cases]
+
+
+def format_table(rows: list[dict]) -> str:
+    head = ("| case | N | D | K | type | dtype | sklearn s/iter | gaussmix s/iter | speedup | target | "
+            "GFLOP/s textbook (% peak) | GFLOP/s executed | peak extra MB sklearn / gaussmix | max rel diff |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        pct = 100 * r["textbook_gflops"] / r["peak_gflops"]
+        lines.append(
+            f"| {r['case']} | {r['n']:,} | {r['d']} | {r['k']} | {r['kind']} | {r['dtype']} | {r['sklearn_s']:.4f} "
+            f"| {r['gaussmix_s']:.4f} | {r['speedup']:.1f}× | ≥ {r['target']:g}× | {r['textbook_gflops']:.1f} "
+            f"({pct:.0f}%) | {r['executed_gflops']:.1f} | {r['sklearn_mb']:.0f} / {r['gaussmix_mb']:.0f} "
+            f"| {r['max_rel_diff']:.1e} |")
+    return "\n".join(lines)
+
+
+def environment() -> str:
+    import sklearn
+
+    import gaussmix
+
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = "; ".join(f"{i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} "
+                         f"threads={i.get('num_threads')}" for i in threadpool_info() if i.get("user_api") == "blas")
+    except ImportError:
+        blas = "threadpoolctl not installed"
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    env = {v: os.environ.get(v, "unset") for v in _BLAS_OVERRIDES}
+    return (f"date {time.strftime('%Y-%m-%d %H:%M')}; cpu {cpu} × {os.cpu_count()}; python {platform.python_version()}"
+            f"; numpy {np.__version__}; scikit-learn {sklearn.__version__}; gaussmix {gaussmix.__version__}\n"
+            f"BLAS: {blas}\n{env}; load average before the run {os.getloadavg()[0]:.2f}")
+
+
+def run_big(n: int = 10_000_000, d: int = 8, k: int = 8) -> str:
+    """fit + predict of N × 8 float32 with K = 8 (default k-means init), with time and peak RSS of the process."""
+    import resource
+
+    from gaussmix import GaussianMixture
+
+    X = make_data(Case("big", n, d, k, "full", "float32"))
+    rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    start = time.perf_counter()
+    gm = _fit(GaussianMixture(k, max_iter=20, random_state=0), X)
+    fit_s = time.perf_counter() - start
+    labels = gm.predict(X)
+    total_s = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    return (f"fit+predict N={n:,} D={d} K={k} float32 full: fit {fit_s:.1f} s ({gm.n_iter_} iterations), "
+            f"predict {total_s - fit_s:.1f} s; peak RSS {rss:.0f} MB (data {X.nbytes / 2**20:.0f} MB, RSS after "
+            f"making it {rss_data:.0f} MB); labels {np.bincount(labels, minlength=k).min():,}+ per component")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default=",".join(c.name for c in CASES))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--max-iter", type=int, default=8)
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--big", action="store_true", help="run only the 10M-row fit + predict")
+    args = parser.parse_args(argv)
+    print(environment(), flush=True)
+    if args.big:
+        print(run_big(), flush=True)
+        return
+    peaks = {dt: gemm_peak(dt) for dt in ("float32", "float64")}
+    print(f"GEMM peak, {os.cpu_count()} threads: DGEMM {peaks['float64']:.0f} GFLOP/s, "
+          f"SGEMM {peaks['float32']:.0f} GFLOP/s", flush=True)
+    wanted = args.cases.split(",")
+    rows = []
+    for case in (c for c in CASES if c.name in wanted):
+        rows.extend(run_cases([case], args.repeats, args.max_iter, not args.no_memory, peaks))
+        print(format_table(rows[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(format_table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""The NumPy fast paths of the E-step agree with the per-component reference and with SciPy's densities."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp as scipy_logsumexp
+from scipy.stats import multivariate_normal
+
+from gaussmix.core import fast_estep
+from gaussmix.core.estep import chunk_stats, chunk_stats_reference, resp_stats_reference
+from gaussmix.core.mstep import params_from_stats
+from gaussmix.core.params import COVARIANCE_TYPES, GaussianParams
+from gaussmix.executors.local import ArraySource, Chunk, local_accumulator, map_blocks
+from strategies import random_params
+
+FIELDS = ("n", "log_likelihood", "resp_sum", "first", "second")
+# Every (covariance type, form) the fast path can take; full and tied have both forms.
+KINDS_AND_FORMS = [(kind, form) for kind in COVARIANCE_TYPES
+                   for form in (("expanded", "centred") if kind in ("full", "tied") else ("expanded",))]
+# Relative tolerance against the reference, by dtype: float32 densities round at ~1e-7 of ‖P(x − g)‖².
+RTOL = {np.float64: 1e-10, np.float32: 2e-4}
+
+
+def dense_covariance(params: GaussianParams, k: int) -> np.ndarray:
+    cov, kind, d = params.covariances, params.covariance_type, params.n_features
+    return {"full": lambda: cov[k], "tied": lambda: cov, "diag": lambda: np.diag(cov[k]),
+            "spherical": lambda: cov[k] * np.eye(d)}[kind]()
+
+
+def scipy_log_resp(X: np.ndarray, params: GaussianParams) -> tuple[np.ndarray, np.ndarray]:
+    """log p(x) and log p(k | x) from SciPy's multivariate normal, one component at a time, in float64."""
+    wlp = np.column_stack([multivariate_normal(params.means[k], dense_covariance(params, k)).logpdf(X)
+                           .reshape(X.shape[0]) + np.log(params.weights[k]) for k in range(params.n_components)])
+    log_prob = scipy_logsumexp(wlp, axis=1)
+    return log_prob, wlp - log_prob[:, None]
+
+
+def assert_stats_close(actual, desired, rtol: float) -> None:
+    for field in FIELDS:
+        a, d = np.asarray(getattr(actual, field)), np.asarray(getattr(desired, field))
+        assert a.dtype == np.float64, field
+        np.testing.assert_allclose(a, d, rtol=0, atol=rtol * max(np.max(np.abs(d)), 1.0), err_msg=field)
+
+
+def mixture_case(rng: np.random.Generator, kind: str, n: int = 900, d: int = 4, k: int = 3, offset: float = 0.0):
+    X = rng.normal(0, 2, (n, d)) + offset
+    return X, random_params(rng, k, d, kind, X)
+
+
+@pytest.mark.parametrize(("kind", "form"), KINDS_AND_FORMS)
+def test_fast_log_resp_matches_scipy_densities(rng, dtype, kind, form):
+    X, params = mixture_case(rng, kind)
+    log_prob, log_resp = fast_estep.fast_log_resp(X.astype(dtype), params, form=form)
+    expected_log_prob, expected_log_resp = scipy_log_resp(X.astype(dtype).astype(np.float64), params)
+    assert log_prob.dtype == dtype and log_resp.dtype == dtype
+    atol = {np.float64: 1e-10, np.float32: 2e-4}[dtype] * np.max(np.abs(expected_log_prob))
+    np.testing.assert_allclose(log_prob, expected_log_prob, rtol=0, atol=atol)
+    np.testing.assert_allclose(np.exp(log_resp), np.exp(expected_log_resp), rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize(("kind", "form"), KINDS_AND_FORMS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_fast_chunk_stats_match_the_reference(rng, dtype, kind, form, weighted):
+    X, params = mixture_case(rng, kind)
+    X = X.astype(dtype)
+    w = rng.uniform(0, 3, X.shape[0]) * (rng.uniform(size=X.shape[0]) > 0.2) if weighted else None
+    fast = fast_estep.fast_chunk_stats(X, params, w, row_offset=40, form=form)
+    reference = chunk_stats_reference(X, params, w, row_offset=40)
+    assert_stats_close(fast, reference, RTOL[dtype])
+    if dtype == np.float64:
+        np.testing.assert_array_equal(fast.worst_rows, reference.worst_rows)
+        np.testing.assert_allclose(fast.worst_points, reference.worst_points)
+
+
+@pytest.mark.parametrize("kind", COVARIANCE_TYPES)
+def test_fast_resp_stats_match_the_reference(rng, dtype, kind):
+    X, params = mixture_case(rng, kind, k=4)
+    resp = rng.dirichlet(np.ones(4), size=X.shape[0])
+    w = rng.uniform(0, 2, X.shape[0])
+    fast = fast_estep.fast_resp_stats(X.astype(dtype), resp, w, params.means, kind)
+    reference = resp_stats_reference(X.astype(dtype), resp, w, params.means, kind)
+    assert_stats_close(fast, reference, 1e-12)
+
+
+@pytest.mark.parametrize(("kind", "form"), [kf for kf in KINDS_AND_FORMS])
+def test_fast_path_keeps_covariances_of_data_far_from_the_origin(rng, kind, form):
+    """At X + 1e6 the uncentred E[x²] − μ² would keep no digit; the centred statistics keep the covariances."""
+    X, params = mixture_case(rng, kind, n=3000, offset=1e6)
+    fast = params_from_stats(fast_estep.fast_chunk_stats(X, params, form=form), 1e-6).params
+    reference = params_from_stats(chunk_stats_reference(X, params), 1e-6).params
+    np.testing.assert_allclose(fast.covariances, reference.covariances, rtol=1e-6)
+    np.testing.assert_allclose(fast.means, reference.means, rtol=1e-12)
+    near = params_from_stats(fast_estep.fast_chunk_stats(X - 1e6, shifted(params, -1e6), form=form), 1e-6).params
+    np.testing.assert_allclose(fast.covariances, near.covariances, rtol=1e-6)
+
+
+def shifted(params: GaussianParams, by: float) -> GaussianParams:
+    return GaussianParams(params.weights, params.means + by, params.covariances, params.precisions_cholesky,
+                          params.covariance_type)
+
+
+@pytest.mark.parametrize(("kind", "form"), KINDS_AND_FORMS)
+def test_points_far_from_every_component_stay_finite(rng, dtype, kind, form):
+    X, params = mixture_case(rng, kind, n=200)
+    sigma = float(np.sqrt(np.max(params.covariances)))
+    X[:5] = params.means.mean(axis=0) + 1e4 * sigma * rng.choice([-1.0, 1.0], size=(5, X.shape[1]))
+    X = X.astype(dtype)
+    log_prob, log_resp = fast_estep.fast_log_resp(X, params, form=form)
+    stats = fast_estep.fast_chunk_stats(X, params, form=form)
+    assert np.all(np.isfinite(log_prob)) and np.all(np.isfinite(np.exp(log_resp)))
+    np.testing.assert_allclose(np.exp(log_resp).sum(axis=1), 1.0, rtol=1e-5)
+    assert all(np.all(np.isfinite(getattr(stats, f))) for f in FIELDS)
+    assert set(stats.worst_rows[:5].tolist()) == set(range(5))
+    expected, _ = scipy_log_resp(X[:5].astype(np.float64), params)
+    np.testing.assert_allclose(log_prob[:5], expected, rtol=1e-5)
+
+
+def test_a_zero_weight_component_gets_no_responsibility_and_no_warning(rng):
+    X, params = mixture_case(rng, "diag")
+    weights = np.array([0.0, 0.4, 0.6])
+    params = GaussianParams(weights, params.means, params.covariances, params.precisions_cholesky, "diag")
+    stats = fast_estep.fast_chunk_stats(X, params)
+    _, log_resp = fast_estep.fast_log_resp(X, params)
+    assert stats.resp_sum[0] == 0.0 and np.all(log_resp[:, 0] == -np.inf)
+    assert_stats_close(stats, chunk_stats_reference(X, params), 1e-10)
+
+
+@pytest.mark.parametrize(("kind", "form"), KINDS_AND_FORMS)
+def test_sub_blocks_sum_to_one_block(rng, monkeypatch, kind, form):
+    X, params = mixture_case(rng, kind, n=1000)
+    whole = fast_estep.fast_chunk_stats(X, params, form=form)
+    monkeypatch.setattr(fast_estep, "SUB_BLOCK_BYTES", 1)
+    monkeypatch.setattr(fast_estep, "MIN_SUB_BLOCK_ROWS", 37)
+    assert fast_estep.sub_block_rows(fast_estep.density_plan(params, X.dtype, form), 1000) == 37
+    assert_stats_close(fast_estep.fast_chunk_stats(X, params, form=form), whole, 1e-12)
+
+
+def test_chunk_stats_takes_the_fast_path_for_numpy_and_the_reference_for_torch(rng):
+    torch = pytest.importorskip("torch")
+    X, params = mixture_case(rng, "full")
+    fast = chunk_stats(X, params)
+    tparams = GaussianParams(*(torch.from_numpy(np.asarray(a)) for a in
+                               (params.weights, params.means, params.covariances, params.precisions_cholesky)),
+                             "full")
+    generic = chunk_stats(torch.from_numpy(X), tparams)
+    for field in FIELDS:
+        np.testing.assert_allclose(getattr(fast, field), getattr(generic, field).numpy(), rtol=1e-10,
+                                   atol=1e-10, err_msg=field)
+
+
+def test_parallel_accumulation_equals_serial_exactly(rng):
+    X, params = mixture_case(rng, "full", n=5000)
+    w = rng.uniform(0, 2, X.shape[0])
+    source = ArraySource(X, w, chunk_rows=300)
+    serial, parallel = local_accumulator(source, n_workers=1)(params), local_accumulator(source, n_workers=2)(params)
+    for field in FIELDS + ("worst_rows", "worst_log_prob"):
+        np.testing.assert_array_equal(getattr(parallel, field), getattr(serial, field), err_msg=field)
+
+
+def test_map_blocks_keeps_order_and_bounds_the_blocks_in_flight():
+    pulled, lock = [], threading.Lock()
+
+    def chunks():
+        for i in range(40):
+            with lock:
+                pulled.append(i)
+            yield Chunk(i, np.full((3, 2), float(i)), None)
+
+    seen = []
+    for value in map_blocks(lambda c: float(c.X[0, 0]), chunks(), n_workers=2):
+        seen.append(value)
+        assert len(pulled) - len(seen) <= 4 + 1
+    assert seen == [float(i) for i in range(40)]
+
+
+def test_bench_em_runs_on_a_tiny_case():
+    """The benchmark script is not part of the suite; this keeps it from rotting."""
+    path = Path(__file__).parents[2] / "benchmarks" / "bench_em.py"
+    spec = importlib.util.spec_from_file_location("bench_em", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_em"] = module
+    spec.loader.exec_module(module)
+    assert module.gemm_peak("float64", size=64) > 0
+    rows = module.run_cases([module.Case("tiny", 400, 3, 2, "full", "float64")], repeats=1, max_iter=2,
+                            measure_memory=True, peaks={"float64": 1.0})
+    assert rows[0]["max_rel_diff"] < 1e-6 and rows[0]["speedup"] > 0 and rows[0]["gaussmix_mb"] >= 0
+    assert "tiny" in module.format_table(rows)
