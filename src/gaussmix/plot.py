@@ -37,7 +37,7 @@ def clusters(model: Any, X: Any, ax: Any = None, columns: Sequence[int | str] | 
     ----------
     model : fitted GaussianMixture
     X : array-like of shape (n_samples, n_features)
-        Data to draw (a DataFrame's column names label the axes).
+        Data to draw. The axes are labelled with a DataFrame's column names, else the model's feature names.
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
     columns : two column indices or names, optional
@@ -53,7 +53,7 @@ def clusters(model: Any, X: Any, ax: Any = None, columns: Sequence[int | str] | 
     matplotlib Axes
     """
     ax = _axes(ax)
-    X, names = _as_array(X)
+    X, names = _as_array(X, getattr(model, "feature_names_in_", None))
     labels = model.predict(X)
     if X.shape[1] == 1:
         return _density_1d(model, X[:, 0], ax, names[0])
@@ -134,13 +134,16 @@ def criterion(table: Sequence[Mapping[str, Any]], ax: Any = None, name: str | No
 # --- geometry -------------------------------------------------------------------------------------------------
 
 
-def _as_array(X: Any) -> tuple[np.ndarray, list[str]]:
+def _as_array(X: Any, fitted_names: Any) -> tuple[np.ndarray, list[str]]:
+    """X as floats, and its feature names: a DataFrame's columns, else the model's, else x0, x1, ..."""
     columns = getattr(X, "columns", None)
     array = np.asarray(X, dtype=float)
     if array.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {array.shape}.")
-    names = [str(c) for c in columns] if columns is not None else [f"x{j}" for j in range(array.shape[1])]
-    return array, names
+    names = columns if columns is not None else fitted_names
+    if names is None or len(names) != array.shape[1]:
+        names = [f"x{j}" for j in range(array.shape[1])]
+    return array, [str(n) for n in names]
 
 
 def _projection(X: np.ndarray, names: list[str], columns: Sequence[int | str] | None

@@ -1,0 +1,48 @@
+"""Figures the CLI writes: panels from ``gaussmix.plot`` on a matplotlib Figure (no pyplot, no display needed)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PANEL_SIZE = (5.5, 4.5)  # inches per panel
+DPI = 100
+
+
+def new_figure(n_panels: int) -> tuple[Any, list[Any]]:
+    """A figure of ``n_panels`` side-by-side axes, drawn off-screen."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ImportError('Plotting needs matplotlib: pip install "gaussmix[plot]"') from exc
+    fig = Figure(figsize=(PANEL_SIZE[0] * n_panels, PANEL_SIZE[1]), dpi=DPI, layout="constrained")
+    axes = fig.subplots(1, n_panels, squeeze=False)[0]
+    return fig, list(axes)
+
+
+def draw(model: Any, X: Any, kind: str, axes: list[str | int] | None = None) -> Any:
+    """Clusters (with X), convergence, or both side by side; returns the figure."""
+    from .. import plot
+
+    kinds = ["clusters", "convergence"] if kind == "both" else [kind]
+    fig, panels = new_figure(len(kinds))
+    for ax, panel in zip(panels, kinds):
+        if panel == "clusters":
+            plot.clusters(model, X, ax=ax, columns=axes)
+        else:
+            plot.convergence(model, ax=ax)
+    return fig
+
+
+def save(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Write the figure to ``path`` atomically (a temporary file beside it, then a rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}{path.suffix}")
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
