@@ -30,8 +30,10 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 #: Bytes of the widest per-sub-block buffer: about a core's L2 cache, so the passes over it stay in cache.
 SUB_BLOCK_BYTES = 1024 * 1024
-#: Fewest rows per sub-block: below this the GEMMs are too thin to run near the machine's peak (wide D).
+#: Fewest rows per sub-block: below this the GEMMs are too thin to run near the machine's peak (wide D)...
 MIN_SUB_BLOCK_ROWS = 256
+#: ...unless the widest buffer would pass this (huge K·D): working memory stays bounded whatever the shape.
+MAX_SUB_BLOCK_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -168,7 +170,12 @@ def sub_block_rows(plan: DensityPlan, n_rows: int) -> int:
     """Rows per sub-block so that its widest scratch array takes about SUB_BLOCK_BYTES."""
     k, d = plan.n_components, plan.n_features
     widest = max(n_phi_features(plan.kind, d) + d, k * d if plan.form == "centred" else k, k)
-    return int(max(1, min(max(SUB_BLOCK_BYTES // (8 * widest), MIN_SUB_BLOCK_ROWS), n_rows)))
+    return _rows_for(widest, n_rows)
+
+
+def _rows_for(widest: int, n_rows: int) -> int:
+    rows = min(max(SUB_BLOCK_BYTES // (8 * widest), MIN_SUB_BLOCK_ROWS), MAX_SUB_BLOCK_BYTES // (8 * widest))
+    return int(max(1, min(rows, n_rows)))
 
 
 def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.ndarray:
@@ -265,7 +272,7 @@ def fast_resp_stats(
     acc = _StatsSum(covariance_type, center, g)
     n = X.shape[0]
     f = n_phi_features(covariance_type, d)
-    rows = int(max(1, min(max(SUB_BLOCK_BYTES // (8 * max(f + d, k)), MIN_SUB_BLOCK_ROWS), n)))
+    rows = _rows_for(max(f + d, k), n)
     xc64, phi64 = np.empty((d, rows)), np.empty((f, rows))
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     for start in range(0, n, rows):
