@@ -85,7 +85,7 @@ def test_fit_info_score_predict_sample_plot_on_a_csv_agree_with_the_library(tmp_
     running = {
         "info": start("info", "m.npz", "--json", cwd=tmp_path),
         "score": start("score", "m.npz", faithful_csv, "--json", cwd=tmp_path),  # model's columns, by name
-        "predict": start("predict", "m.npz", faithful_csv, "-o", "pred.csv", "--proba", cwd=tmp_path),
+        "predict": start("predict", "m.npz", faithful_csv, "-o", "pred.csv", "--proba", "--json", cwd=tmp_path),
         "sample": start("sample", "m.npz", "-n", "500", "--seed", "3", "-o", "drawn.parquet", cwd=tmp_path),
         "plot": start("plot", "m.npz", faithful_csv, "-o", "fit.png", cwd=tmp_path),
     }
@@ -101,6 +101,7 @@ def test_fit_info_score_predict_sample_plot_on_a_csv_agree_with_the_library(tmp_
     np.testing.assert_allclose(score["log_likelihood_per_row"], model.score(X), rtol=1e-10)
 
     predicted = pd.read_csv(tmp_path / "pred.csv")
+    assert json.loads(done["predict"].stdout)["columns"] == list(predicted.columns)
     np.testing.assert_array_equal(predicted["label"], model.predict(X))
     np.testing.assert_allclose(predicted[["proba_0", "proba_1"]], model.predict_proba(X), rtol=1e-12)
     np.testing.assert_allclose(predicted["log_prob"], model.score_samples(X), rtol=1e-12)

@@ -100,8 +100,8 @@ def predict(
     source = data.open_input(data_path, columns, model=model, chunk_rows=chunk_rows)
     with progress.spinner("Predicting", progress.wanted(quiet or json_output)):
         write_predictions(model, source, output, proba=proba, log_prob=log_prob)
-    report = {"output": str(output), "columns": ["label", *([f"proba_{k}" for k in range(model.n_components)]
-                                                            if proba else []), *(["log_prob"] if log_prob else [])]}
+    probabilities = [f"proba_{k}" for k in range(model.n_components)] if proba else []
+    report = {"output": str(output), "columns": ["label", *(["log_prob"] if log_prob else []), *probabilities]}
     show(report, json_output, quiet, lambda r: render.print_facts("", {"wrote": r["output"],
                                                                         "columns": r["columns"]}))
 

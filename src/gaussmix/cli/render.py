@@ -60,7 +60,7 @@ def components_table(weights: Any, means: Any, names: Sequence[str], sizes: Any 
 
 def facts_table(facts: dict[str, Any]) -> Table:
     """A two-column table of named values."""
-    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0), pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     for key, value in facts.items():
