@@ -1,5 +1,6 @@
 """gaussmix: Gaussian mixture models by exact EM over sufficient statistics."""
 
+from .analysis import OutlierDetector, log_likelihood_ratio, map_adapt, select, uncertainty
 from .core.params import GaussianParams
 from .core.stats import SufficientStats
 from .estimator import GaussianMixture
@@ -24,9 +25,14 @@ __all__ = [
     "GaussianParams",
     "ModelFileError",
     "NotFittedError",
+    "OutlierDetector",
     "SufficientStats",
     "load",
+    "log_likelihood_ratio",
+    "map_adapt",
     "open_data",
+    "select",
+    "uncertainty",
     "write_predictions",
     "__version__",
 ]

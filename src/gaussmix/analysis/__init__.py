@@ -1,0 +1,10 @@
+"""What people do with a fitted mixture beyond ``fit``: choose K and the covariance type, flag anomalies, adapt a UBM."""
+
+from .adapt import adapted_params, log_likelihood_ratio, map_adapt
+from .outliers import OutlierDetector
+from .select import MCLUST_NAMES, Candidate, SelectionResult, select, uncertainty
+
+__all__ = [
+    "Candidate", "MCLUST_NAMES", "OutlierDetector", "SelectionResult", "adapted_params", "log_likelihood_ratio",
+    "map_adapt", "select", "uncertainty",
+]

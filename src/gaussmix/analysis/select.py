@@ -1,0 +1,369 @@
+"""Model selection: fit every (n_components, covariance_type) candidate and rank them by BIC, AIC or ICL.
+
+All criteria are on scikit-learn's scale, lower is better: BIC = −2 log L + p log n, AIC = −2 log L + 2p and
+ICL = BIC + 2·EN, EN = −Σ_i Σ_k w_i z_ik log z_ik the entropy of the responsibilities (Biernacki, Celeux &
+Govaert 2000, "ICL-BIC"). R's mclust reports 2 log L − p log n, higher is better: the same BIC with the opposite
+sign; its ``icl()`` uses the MAP labels instead of the soft z_ik, so its ICL can differ slightly.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+from .. import _validation as check
+from .._dispatch import mean_of_rows
+from ..core.estep import log_resp
+from ..core.params import COVARIANCE_TYPES, GaussianParams
+from ..estimator import PARAMETER_RULES, GaussianMixture
+from ..exceptions import ConvergenceWarning, DataSourceError, DegenerateComponentWarning
+from ..executors.local import ChunkSource
+from ._rows import fitted_params, rows_source
+
+CRITERIA = ("bic", "aic", "icl")
+#: mclust's names of the same covariance models (volume, shape, orientation: Variable or Equal, I = identity).
+MCLUST_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
+#: A candidate whose smallest component variance is below FLOOR_FACTOR·reg_covar sits at the variance floor.
+FLOOR_FACTOR = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One row of a selection table: a fitted (or failed) candidate and its criteria, lower is better.
+
+    ``log_likelihood`` is the total (weighted) log-likelihood of the data under the fitted parameters,
+    ``min_variance`` the smallest variance of any component in any direction (an eigenvalue for full and tied),
+    ``at_floor`` whether it is below ``floor_factor · reg_covar``; ``error`` says why a fit failed (then the
+    numbers are NaN).
+    """
+
+    n_components: int
+    covariance_type: str
+    log_likelihood: float
+    n_parameters: int
+    bic: float
+    aic: float
+    icl: float
+    converged: bool
+    n_iter: int
+    seconds: float
+    min_variance: float
+    at_floor: bool
+    n_reseeds: int
+    error: str | None = None
+
+    @property
+    def mclust_name(self) -> str:
+        return MCLUST_NAMES[self.covariance_type]
+
+    @property
+    def eligible(self) -> bool:
+        """Fitted, finite, and no component at the variance floor: may be chosen as the best."""
+        return self.error is None and not self.at_floor and math.isfinite(self.bic)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "mclust_name": self.mclust_name}
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionResult:
+    """Every candidate of :func:`select`, in the order tried, and the best one by ``criterion``.
+
+    ``table`` holds one :class:`Candidate` per (covariance type, n_components), failures included; ``models``
+    the fitted GaussianMixture of each row (None where the fit failed); ``best_index`` the row of the best.
+    """
+
+    table: tuple[Candidate, ...]
+    models: tuple[Any, ...]
+    criterion: str
+    best_index: int
+    floor_factor: float = FLOOR_FACTOR
+
+    @property
+    def best_model(self) -> GaussianMixture:
+        """The fitted GaussianMixture with the lowest criterion among eligible candidates."""
+        return self.models[self.best_index]
+
+    @property
+    def best(self) -> Candidate:
+        return self.table[self.best_index]
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """The table as a list of plain dicts (JSON-ready; ``pandas.DataFrame(result.to_dicts())`` makes a frame)."""
+        return [c.as_dict() for c in self.table]
+
+    def plot(self, ax: Any = None) -> Any:
+        """Criterion against n_components, one line per covariance type, the best marked (needs matplotlib).
+
+        Failed candidates and candidates at the variance floor are left out, so the marked best is ``best``.
+        """
+        from ..plot import criterion as plot_criterion
+
+        return plot_criterion([c.as_dict() for c in self.table if c.eligible], ax, name=self.criterion)
+
+    def __str__(self) -> str:
+        return format_table(self)
+
+
+def select(
+    X: Any,
+    n_components: int | Iterable[int] = range(1, 10),
+    covariance_types: str | Iterable[str] = COVARIANCE_TYPES,
+    criterion: str = "bic",
+    *,
+    n_init: int = 1,
+    random_state: Any = None,
+    sample_weight: Any = None,
+    n_jobs: int | None = None,
+    floor_factor: float = FLOOR_FACTOR,
+    **params: Any,
+) -> SelectionResult:
+    """Fit a GaussianMixture for every number of components and covariance type, and pick the best.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features), path, ChunkSource or Dask collection
+        Anything ``GaussianMixture.fit`` takes; data not in memory is streamed by every candidate.
+    n_components : int or iterable of int, default=range(1, 10)
+    covariance_types : str or iterable of {'full', 'tied', 'diag', 'spherical'}, default=all four
+        mclust's VVV, EEE, VVI and VII.
+    criterion : {'bic', 'aic', 'icl'}, default='bic'
+        Lower is better (mclust's BIC is the same number with the opposite sign).
+    n_init, random_state : passed to every candidate (a Generator or RandomState draws one seed per candidate).
+    sample_weight : array-like of shape (n_samples,), optional
+        Row weights; n in BIC is then their sum.
+    n_jobs : int or None, default=None
+        Candidates fitted at once, in threads (NumPy releases the GIL); None or -1 uses every core.
+    floor_factor : float, default=10
+        A candidate with a component variance below ``floor_factor * reg_covar`` (in any direction) is marked
+        ``at_floor`` and never chosen as the best: such a component sits on a few (often tied) values and buys a
+        spurious likelihood. If every fitted candidate is at the floor, the best of them is kept, with a warning.
+    **params
+        Other GaussianMixture parameters (``reg_covar``, ``tol``, ``max_iter``, ``init_params``, ...).
+
+    Returns
+    -------
+    SelectionResult
+        ``best_model``, the ``table`` of every candidate (failures kept, with their reason) and ``plot()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import select
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (200, 2)), rng.normal(6, 1, (200, 2))])
+    >>> result = select(X, n_components=range(1, 4), covariance_types=["full", "spherical"], random_state=0)
+    >>> result.best.n_components
+    2
+    """
+    ks = _check_components(n_components)
+    kinds = _check_types(covariance_types)
+    if criterion not in CRITERIA:
+        raise ValueError(f"The 'criterion' parameter of select must be one of 'bic', 'aic', 'icl'; got {criterion!r}.")
+    if not (isinstance(floor_factor, numbers.Real) and floor_factor >= 0):
+        raise ValueError(f"The 'floor_factor' parameter of select must be a real number >= 0; got {floor_factor!r}.")
+    _check_params(params, n_init, random_state)
+    source = rows_source(X)
+    seeds = _seeds(random_state, len(ks) * len(kinds))
+    jobs = [(k, kind, seeds[i]) for i, (kind, k) in enumerate((kind, k) for kind in kinds for k in ks)]
+
+    def run(job: tuple[int, str, Any]) -> tuple[Candidate, GaussianMixture | None]:
+        k, kind, seed = job
+        model = GaussianMixture(k, covariance_type=kind, n_init=n_init, random_state=seed, **params)
+        return fit_candidate(model, X, source, sample_weight, floor_factor)
+
+    workers = _workers(n_jobs, len(jobs))
+    with warnings.catch_warnings():  # each fit's warnings are summarised below, once
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        if workers == 1:
+            rows = [run(job) for job in jobs]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gaussmix-select") as pool:
+                rows = list(pool.map(run, jobs))
+    table = tuple(row for row, _ in rows)
+    best = best_index(table, criterion)
+    _warn_about(table, best, floor_factor)
+    return SelectionResult(table, tuple(m for _, m in rows), criterion, best, float(floor_factor))
+
+
+def fit_candidate(model: GaussianMixture, X: Any, source: ChunkSource, sample_weight: Any,
+                  floor_factor: float = FLOOR_FACTOR) -> tuple[Candidate, GaussianMixture | None]:
+    """Fit one unfitted candidate and score it over ``source`` (X checked, without weights); failures reported."""
+    k, kind, d = model.n_components, model.covariance_type, source.n_features
+    n_params = n_parameters(k, d, kind)
+    start = time.perf_counter()
+    try:
+        model.fit(X, sample_weight=sample_weight)
+        log_likelihood, entropy, n = _likelihood_and_entropy(source, fitted_params(model), sample_weight)
+    except DataSourceError:
+        raise  # bad data fails every candidate alike: say so once
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        nan = math.nan
+        return Candidate(k, kind, nan, n_params, nan, nan, nan, False, 0, time.perf_counter() - start, nan,
+                         False, 0, f"{type(exc).__name__}: {exc}"), None
+    bic = -2.0 * log_likelihood + n_params * math.log(n)
+    min_var = min_variance(model.covariances_, kind)
+    row = Candidate(
+        k, kind, log_likelihood, n_params, bic, -2.0 * log_likelihood + 2.0 * n_params, bic + 2.0 * entropy,
+        bool(model.converged_), int(model.n_iter_), time.perf_counter() - start, min_var,
+        bool(min_var < floor_factor * model.reg_covar), len(model.reseeds_),
+    )
+    return row, model
+
+
+def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
+    """Free parameters of a mixture: K − 1 weights, K·D means and the covariances of the given type."""
+    k, d = n_components, n_features
+    covariance = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d, "spherical": k}
+    return covariance[covariance_type] + k * d + k - 1
+
+
+def min_variance(covariances: Any, covariance_type: str) -> float:
+    """The smallest variance of any component in any direction: the least eigenvalue for full and tied."""
+    cov = np.asarray(covariances, dtype=np.float64)
+    if covariance_type in ("full", "tied"):
+        return float(np.min(np.linalg.eigvalsh(cov)))
+    return float(np.min(cov))
+
+
+def best_index(table: tuple[Candidate, ...], criterion: str) -> int:
+    """Row of the lowest criterion among eligible candidates (ties: fewer parameters, then table order).
+
+    With no eligible candidate the best fitted one is taken (at the floor, with a warning from :func:`select`);
+    with no fitted candidate at all, a ValueError gives the reasons.
+    """
+    pool = [i for i, c in enumerate(table) if c.eligible]
+    pool = pool or [i for i, c in enumerate(table) if c.error is None and math.isfinite(getattr(c, criterion))]
+    if not pool:
+        reasons = "; ".join(f"{c.n_components} {c.covariance_type!r}: {c.error}" for c in table[:3])
+        raise ValueError(f"Every one of the {len(table)} candidates failed, e.g. {reasons}.")
+    return min(pool, key=lambda i: (getattr(table[i], criterion), table[i].n_parameters, i))
+
+
+def uncertainty(model: Any, X: Any) -> Any:
+    """mclust's per-point uncertainty 1 − max_k p(k | x): 0 for a point surely in one component, up to 1 − 1/K.
+
+    Parameters
+    ----------
+    model : fitted GaussianMixture
+    X : array-like of shape (n_samples, n_features), path or Dask collection
+
+    Returns
+    -------
+    ndarray of shape (n_samples,) (a lazy Dask array for Dask input)
+    """
+    proba = model.predict_proba(X)
+    return 1.0 - proba.max(axis=1)
+
+
+def format_table(result: SelectionResult) -> str:
+    """The selection table as aligned text, the best row and the flagged ones marked."""
+    name = result.criterion.upper()
+    best = result.best
+    lines = [f"{name} (lower is better; mclust's BIC has the opposite sign). Best: {best.n_components} "
+             f"{best.covariance_type} ({best.mclust_name}), {name} = {getattr(best, result.criterion):.4f}.",
+             f"{'K':>3} {'type':<9} {'mclust':<6} {'log-lik':>12} {'params':>6} {'BIC':>12} {'AIC':>12} "
+             f"{'ICL':>12} {'conv':>4} {'iter':>5} {'seconds':>8}  note"]
+    for i, c in enumerate(result.table):
+        note = "best" if i == result.best_index else ""
+        if c.error is not None:
+            note = f"failed: {c.error}"
+        elif c.at_floor:
+            note = f"variance at floor ({c.min_variance:.3g} < {result.floor_factor:g}·reg_covar)"
+        if c.n_reseeds and c.error is None:
+            note += f"{'; ' if note else ''}{c.n_reseeds} re-seed(s)"
+        lines.append(f"{c.n_components:>3} {c.covariance_type:<9} {c.mclust_name:<6} {c.log_likelihood:>12.4f} "
+                     f"{c.n_parameters:>6} {c.bic:>12.4f} {c.aic:>12.4f} {c.icl:>12.4f} "
+                     f"{'yes' if c.converged else 'no':>4} {c.n_iter:>5} {c.seconds:>8.3f}  {note}".rstrip())
+    return "\n".join(lines)
+
+
+def _likelihood_and_entropy(source: ChunkSource, params: GaussianParams,
+                            sample_weight: Any) -> tuple[float, float, float]:
+    """Total log-likelihood Σ w·log p(x), entropy −Σ w·Σ_k z log z, and Σ w: two passes over the rows."""
+    mean_log_prob, n = mean_of_rows(source, lambda Xb: log_resp(Xb, params)[0].astype(np.float64), sample_weight)
+    mean_entropy, _ = mean_of_rows(source, lambda Xb: _entropy(log_resp(Xb, params)[1]), sample_weight)
+    return mean_log_prob * n, mean_entropy * n, n
+
+
+def _entropy(log_resp_block: Any) -> np.ndarray:
+    """−Σ_k z log z per row; components with z = 0 contribute 0 (not 0·−inf)."""
+    lr = np.asarray(log_resp_block, dtype=np.float64)
+    finite = np.isfinite(lr)
+    return -np.sum(np.where(finite, np.exp(lr) * np.where(finite, lr, 0.0), 0.0), axis=1)
+
+
+def _check_components(n_components: Any) -> tuple[int, ...]:
+    values = (n_components,) if isinstance(n_components, numbers.Integral) else tuple(n_components)
+    bad = [v for v in values if not (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1)]
+    if not values or bad:
+        raise ValueError(f"The 'n_components' parameter of select must be a non-empty sequence of ints >= 1; "
+                         f"got {bad[0] if bad else n_components!r}.")
+    return tuple(dict.fromkeys(int(v) for v in values))
+
+
+def _check_types(covariance_types: Any) -> tuple[str, ...]:
+    values = (covariance_types,) if isinstance(covariance_types, str) else tuple(covariance_types)
+    bad = [v for v in values if v not in COVARIANCE_TYPES]
+    if not values or bad:
+        raise ValueError(f"The 'covariance_types' parameter of select must hold some of 'full', 'tied', 'diag', "
+                         f"'spherical'; got {bad[0] if bad else covariance_types!r}.")
+    return tuple(dict.fromkeys(values))
+
+
+def _check_params(params: dict[str, Any], n_init: int, random_state: Any) -> None:
+    """Unknown names raise a TypeError and bad values a ValueError now, not once per candidate."""
+    taken = {"n_components", "covariance_type"}
+    valid = sorted(set(GaussianMixture().get_params()) - taken - {"n_init", "random_state"})
+    for name in params:
+        if name not in valid:
+            raise TypeError(f"select() got an unexpected keyword argument {name!r}; GaussianMixture parameters "
+                            f"it passes on are {valid}.")
+    probe = GaussianMixture(n_init=n_init, random_state=random_state, **params)
+    check.check_hyperparameters(probe, PARAMETER_RULES)
+
+
+def _seeds(random_state: Any, count: int) -> list[Any]:
+    """One random_state per candidate: the same int (or None) for all, or seeds drawn from a generator."""
+    if isinstance(random_state, (np.random.Generator, np.random.RandomState)):
+        rng = check.to_generator(random_state)
+        return [int(s) for s in rng.integers(0, 2**31 - 1, size=count)]
+    return [random_state] * count
+
+
+def _workers(n_jobs: Any, n_tasks: int) -> int:
+    if n_jobs is None or n_jobs == -1:
+        return max(1, min(os.cpu_count() or 1, n_tasks))
+    if isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, bool) and n_jobs >= 1:
+        return min(int(n_jobs), n_tasks)
+    raise ValueError(f"The 'n_jobs' parameter of select must be None, -1 or an int >= 1; got {n_jobs!r}.")
+
+
+def _warn_about(table: tuple[Candidate, ...], best: int, floor_factor: float) -> None:
+    def names(rows: list[Candidate]) -> str:
+        return ", ".join(f"{c.n_components} {c.covariance_type}" for c in rows)
+
+    failed = [c for c in table if c.error is not None]
+    if failed:
+        warnings.warn(f"{len(failed)} of {len(table)} candidates failed and are not ranked ({names(failed)}); "
+                      f"the table says why, e.g. {failed[0].error}", UserWarning, stacklevel=3)
+    floored = [c for c in table if c.error is None and c.at_floor]
+    if floored:
+        chosen = " The best candidate is one of them: every fitted candidate is." if table[best].at_floor else ""
+        warnings.warn(f"{len(floored)} candidate(s) have a component whose variance is below {floor_factor:g} x "
+                      f"reg_covar, collapsed onto a few values, and are not chosen as the best: {names(floored)}."
+                      f"{chosen} Increase reg_covar or check for duplicated or discrete values.",
+                      DegenerateComponentWarning, stacklevel=3)
+    slow = [c for c in table if c.error is None and not c.converged]
+    if slow:
+        warnings.warn(f"{len(slow)} candidate(s) did not converge within max_iter: {names(slow)}. Their criteria "
+                      "may be too pessimistic; increase max_iter.", ConvergenceWarning, stacklevel=3)
