@@ -60,6 +60,7 @@ def test_table_criteria_agree_with_the_fitted_models_and_closed_forms(faithful_g
         assert (row.converged, row.n_iter) == (model.converged_, model.n_iter_)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_parameter_counts_match_scikit_learn():
     from sklearn.mixture import GaussianMixture as SkGaussianMixture
 

@@ -1,4 +1,4 @@
-"""What people do with a fitted mixture beyond ``fit``: choose K and the covariance type, flag anomalies, adapt a UBM."""
+"""Beyond ``fit``: choose K and the covariance type, flag anomalies, adapt a universal background model."""
 
 from .adapt import adapted_params, log_likelihood_ratio, map_adapt
 from .outliers import OutlierDetector

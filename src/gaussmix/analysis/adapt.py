@@ -134,7 +134,8 @@ def _adapted_covariances(params: GaussianParams, stats: SufficientStats, alpha: 
     cov = params.covariances
     if kind == "full":
         scatter = second / safe_nk[:, None, None]
-        new = alpha[:, None, None] * scatter + (1.0 - alpha)[:, None, None] * cov - delta[:, :, None] * delta[:, None, :]
+        new = (alpha[:, None, None] * scatter + (1.0 - alpha)[:, None, None] * cov
+               - delta[:, :, None] * delta[:, None, :])
         return 0.5 * (new + np.swapaxes(new, 1, 2))
     if kind == "diag":
         return alpha[:, None] * (second / safe_nk[:, None]) + (1.0 - alpha)[:, None] * cov - delta * delta

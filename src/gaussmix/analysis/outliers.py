@@ -154,9 +154,7 @@ random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_siz
         -------
         ndarray of shape (n_samples,), values in (0, 1]
         """
-        val = self._calibration_scores(X_val)
-        scores = np.asarray(self.score_samples(X), dtype=np.float64)
-        return (1.0 + np.searchsorted(val, scores, side="right")) / (val.shape[0] + 1.0)
+        return conformal_p_values(self.score_samples(X), self.score_samples(X_val))
 
     def threshold_for_fpr(self, X_val: Any, fpr: float) -> float:
         """The score threshold t that flags ``score_samples(x) < t`` exactly when ``p_values(x, X_val) <= fpr``.
@@ -167,12 +165,20 @@ random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_siz
         """
         if not (isinstance(fpr, numbers.Real) and not isinstance(fpr, bool) and 0.0 < fpr < 1.0):
             raise ValueError(f"The 'fpr' parameter of threshold_for_fpr must be a real number in (0, 1); got {fpr!r}.")
-        val = self._calibration_scores(X_val)
+        val = np.sort(np.asarray(self.score_samples(X_val), dtype=np.float64))
         m = int(np.floor(fpr * (val.shape[0] + 1)))
         return -np.inf if m == 0 else float(val[m - 1])
 
-    def _calibration_scores(self, X_val: Any) -> np.ndarray:
-        return np.sort(np.asarray(self.score_samples(X_val), dtype=np.float64))
+
+def conformal_p_values(scores: Any, calibration_scores: Any) -> np.ndarray:
+    """(1 + #{calibration scores <= s}) / (n_cal + 1) for every score s: split-conformal p-values.
+
+    Low for rows less likely than the calibration rows; valid (P(p <= alpha) <= alpha) for rows exchangeable
+    with the calibration rows.
+    """
+    calibration = np.sort(np.asarray(calibration_scores, dtype=np.float64))
+    below = np.searchsorted(calibration, np.asarray(scores, dtype=np.float64), side="right")
+    return (1.0 + below) / (calibration.shape[0] + 1.0)
 
 
 def _offset(scores: np.ndarray, weights: np.ndarray | None, contamination: float) -> float:

@@ -12,7 +12,7 @@ import typer
 
 from .. import GaussianMixture, load
 from ..io.model_file import load_model
-from . import data, demo, figures, progress, render
+from . import analysis_commands, data, demo, figures, progress, render
 from .errors import EXIT_INTERRUPTED, guarded, say
 from .options import (ChunkRows, Columns, CovarianceType, Data, FigureOutput, Json, Model, ModelOutput, Quiet,
                       Seed, TableOutput, WeightColumn)
@@ -180,3 +180,4 @@ def plot(
 
 
 demo.register(command)
+analysis_commands.register(command)
