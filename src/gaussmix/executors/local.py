@@ -18,8 +18,8 @@ from ..core.estep import chunk_stats
 from ..core.params import GaussianParams
 from ..core.stats import SufficientStats
 
-#: Target bytes of the per-block working set (the (rows, K) log-probabilities and the block itself).
-BLOCK_BYTES = 4 * 2**20
+#: Target bytes of a block: its rows, per-row values and a (rows, K) result of a row-wise method.
+BLOCK_BYTES = 16 * 2**20
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -46,9 +46,13 @@ class ChunkSource(Protocol):
 
 
 def default_chunk_rows(n_features: int, n_components: int) -> int:
-    """Rows per block so that a block's (rows, K) and (rows, D) float64 arrays take about BLOCK_BYTES."""
-    per_row = 8 * (2 * n_components + 2 * n_features + 4)
-    return int(np.clip(BLOCK_BYTES // per_row, 256, 65536))
+    """Rows per block: about BLOCK_BYTES of the block's rows, per-row values and one (rows, K) float32 result.
+
+    The fast E-step works through a block in cache-sized sub-blocks, so a block only needs to be large enough
+    to amortise its fixed costs and small enough that two threads share the blocks evenly.
+    """
+    per_row = 8 * (n_features + 4) + 4 * n_components
+    return int(np.clip(BLOCK_BYTES // per_row, 256, 8192))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
