@@ -3,7 +3,8 @@
 All criteria are on scikit-learn's scale, lower is better: BIC = −2 log L + p log n, AIC = −2 log L + 2p and
 ICL = BIC + 2·EN, EN = −Σ_i Σ_k w_i z_ik log z_ik the entropy of the responsibilities (Biernacki, Celeux &
 Govaert 2000, "ICL-BIC"). R's mclust reports 2 log L − p log n, higher is better: the same BIC with the opposite
-sign; its ``icl()`` uses the MAP labels instead of the soft z_ik, so its ICL can differ slightly.
+sign; its ICL uses the MAP labels (BIC − 2 Σ_i log z_i,MAP) where we use the soft z_ik, and is never above ours
+(in our sign): see docs/ANALYSIS.md.
 """
 
 from __future__ import annotations
