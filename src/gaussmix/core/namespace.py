@@ -55,6 +55,8 @@ def to_device(xp: ModuleType, host: np.ndarray, like: Any) -> Any:
 def solve_lower_triangular(xp: ModuleType, lower: Any, rhs: Any) -> Any:
     """Solve ``lower @ out = rhs`` for a lower-triangular ``lower`` (batched over leading axes for non-NumPy)."""
     if is_numpy(xp):
+        if lower.shape[-1] <= _SUBSTITUTION_MAX_SIZE:
+            return _forward_substitution(np.asarray(lower), np.asarray(rhs))
         if lower.ndim == 2:
             return scipy.linalg.solve_triangular(lower, rhs, lower=True, check_finite=False)
         return np.stack([
@@ -64,3 +66,18 @@ def solve_lower_triangular(xp: ModuleType, lower: Any, rhs: Any) -> Any:
     import torch
 
     return torch.linalg.solve_triangular(lower, rhs, upper=False)
+
+
+#: Up to this size NumPy triangular solves run as batched forward substitution: OpenBLAS's threaded trsm
+#: takes milliseconds per small matrix on a busy machine (thread wake-ups), the M-step's whole cost.
+_SUBSTITUTION_MAX_SIZE = 128
+
+
+def _forward_substitution(lower: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve lower @ out = rhs row by row for a (..., D, D) stack; no BLAS threads, exact zeros kept."""
+    out = np.empty(np.broadcast_shapes(lower.shape[:-2], rhs.shape[:-2]) + rhs.shape[-2:],
+                   dtype=np.result_type(lower, rhs))
+    for i in range(lower.shape[-1]):
+        partial = np.einsum("...j,...jm->...m", lower[..., i, :i], out[..., :i, :]) if i else 0.0
+        out[..., i, :] = (rhs[..., i, :] - partial) / lower[..., i, i, None]
+    return out
