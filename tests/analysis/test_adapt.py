@@ -8,27 +8,11 @@ from operator import add
 import numpy as np
 import pytest
 from scipy.special import logsumexp
-from scipy.stats import multivariate_normal
 
 from gaussmix import GaussianMixture, GaussianParams, log_likelihood_ratio, map_adapt
 from gaussmix.analysis.adapt import adaptation_coefficients
 from gaussmix.core import chunk_stats, params_from_stats, resp_stats
-
-
-def full_covariances(model) -> np.ndarray:
-    k, d = model.means_.shape
-    cov = np.asarray(model.covariances_)
-    return {"full": lambda: cov, "tied": lambda: np.broadcast_to(cov, (k, d, d)),
-            "diag": lambda: np.stack([np.diag(c) for c in cov]),
-            "spherical": lambda: cov[:, None, None] * np.eye(d)}[model.covariance_type]()
-
-
-def posteriors(model, X: np.ndarray) -> np.ndarray:
-    """p(k | x) with SciPy densities."""
-    cov = full_covariances(model)
-    log_w = np.column_stack([np.log(model.weights_[k]) + multivariate_normal(model.means_[k], cov[k]).logpdf(X)
-                             for k in range(len(model.weights_))])
-    return np.exp(log_w - logsumexp(log_w, axis=1, keepdims=True))
+from scipy_reference import dense_covariances, posteriors, weighted_log_densities
 
 
 def params_of(model) -> GaussianParams:
@@ -66,7 +50,7 @@ def test_means_weights_and_variances_follow_eqs_11_to_13(ubm, data):
     alpha = n / (n + r)
     ex = post.T @ X / n[:, None]
     exx = np.einsum("tk,ti,tj->kij", post, X, X) / n[:, None, None]
-    mu, cov = ubm.means_, full_covariances(ubm)
+    mu, cov = ubm.means_, dense_covariances(ubm)
     mean = alpha[:, None] * ex + (1 - alpha[:, None]) * mu  # eq. 12
     weights = alpha * n / len(X) + (1 - alpha) * ubm.weights_  # eq. 11
     second = (alpha[:, None, None] * exx  # eq. 13, in full: E[xx'] blended with Σ + μμ', minus μ̂μ̂'
@@ -74,7 +58,7 @@ def test_means_weights_and_variances_follow_eqs_11_to_13(ubm, data):
               - mean[:, :, None] * mean[:, None, :])
     np.testing.assert_allclose(adapted.means_, mean, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(adapted.weights_, weights / weights.sum(), rtol=1e-10)
-    got = full_covariances(adapted)
+    got = dense_covariances(adapted)
     if ubm.covariance_type == "spherical":  # one variance: the trace of eq. 13's matrix over D
         second = np.trace(second, axis1=1, axis2=2)[:, None, None] / 3 * np.eye(3)
     elif ubm.covariance_type == "diag":
@@ -203,15 +187,11 @@ def test_exact_llr_is_the_mean_log_density_difference(ubm, data):
 def test_top_c_scoring_sums_the_ubms_best_components_in_both_models(ubm, data):
     model = map_adapt(ubm, data[1], update="mwv")
     X = data[0][::7]
-    cov_m, cov_u = full_covariances(model), full_covariances(ubm)
+    u_all, m_all = weighted_log_densities(ubm, X), weighted_log_densities(model, X)
     frames = []
-    for x in X:  # one frame at a time, with SciPy densities
-        u = np.array([np.log(ubm.weights_[k]) + multivariate_normal(ubm.means_[k], cov_u[k]).logpdf(x)
-                      for k in range(4)])
+    for u, m in zip(u_all, m_all):  # one frame at a time: its two best UBM components, in both models
         best = np.argsort(u)[-2:]
-        m = np.array([np.log(model.weights_[k]) + multivariate_normal(model.means_[k], cov_m[k]).logpdf(x)
-                      for k in best])
-        frames.append(logsumexp(m) - logsumexp(u[best]))
+        frames.append(logsumexp(m[best]) - logsumexp(u[best]))
     assert log_likelihood_ratio(X, model, ubm, top_c=2) == pytest.approx(np.mean(frames), rel=1e-10)
 
 

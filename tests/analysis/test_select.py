@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 import pytest
 from scipy.special import logsumexp
-from scipy.stats import multivariate_normal
 
 from gaussmix import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture, select, uncertainty
 from gaussmix.analysis.select import MCLUST_NAMES, n_parameters
+from scipy_reference import weighted_log_densities
 
 
 def quiet_select(*args, **kwargs):
@@ -19,16 +19,6 @@ def quiet_select(*args, **kwargs):
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", DegenerateComponentWarning)
         return select(*args, **kwargs)
-
-
-def log_densities(model: GaussianMixture, X: np.ndarray) -> np.ndarray:
-    """log w_k + log N(x | k) with SciPy, every covariance type expanded to full matrices."""
-    k, d = model.means_.shape
-    cov = np.asarray(model.covariances_)
-    full = {"full": lambda j: cov[j], "tied": lambda j: cov, "diag": lambda j: np.diag(cov[j]),
-            "spherical": lambda j: cov[j] * np.eye(d)}[model.covariance_type]
-    return np.column_stack([np.log(model.weights_[j]) + multivariate_normal(model.means_[j], full(j)).logpdf(X)
-                            for j in range(k)])
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +42,7 @@ def test_faithful_bic_picks_tied_3_with_mclusts_eee_3_likelihood(faithful_grid):
 def test_table_criteria_agree_with_the_fitted_models_and_closed_forms(faithful_grid, faithful):
     n, d = faithful.shape
     for row, model in zip(faithful_grid.table, faithful_grid.models):
-        total = logsumexp(log_densities(model, faithful), axis=1).sum()
+        total = logsumexp(weighted_log_densities(model, faithful), axis=1).sum()
         assert row.log_likelihood == pytest.approx(total, rel=1e-10)
         assert row.bic == pytest.approx(model.bic(faithful), rel=1e-10)
         assert row.aic == pytest.approx(model.aic(faithful), rel=1e-10)
@@ -74,7 +64,7 @@ def test_parameter_counts_match_scikit_learn():
 def test_icl_is_bic_plus_twice_the_entropy_of_the_responsibilities(faithful):
     result = quiet_select(faithful, [2, 3], ["full", "diag"], reg_covar=1e-3, random_state=0, n_jobs=1)
     for row, model in zip(result.table, result.models):
-        log_w = log_densities(model, faithful)
+        log_w = weighted_log_densities(model, faithful)
         log_z = log_w - logsumexp(log_w, axis=1, keepdims=True)
         entropy = -np.sum(np.exp(log_z) * log_z)
         assert row.icl == pytest.approx(row.bic + 2 * entropy, rel=1e-10)
@@ -177,7 +167,7 @@ def test_a_dask_array_is_selected_like_the_array(faithful):
 
 def test_uncertainty_is_one_minus_the_largest_posterior(faithful):
     model = GaussianMixture(3, covariance_type="full", random_state=0).fit(faithful)
-    log_w = log_densities(model, faithful)
+    log_w = weighted_log_densities(model, faithful)
     expected = 1.0 - np.exp(np.max(log_w - logsumexp(log_w, axis=1, keepdims=True), axis=1))
     np.testing.assert_allclose(uncertainty(model, faithful), expected, rtol=0, atol=1e-12)
     assert np.all((uncertainty(model, faithful) >= 0) & (uncertainty(model, faithful) <= 1 - 1 / 3))

@@ -185,11 +185,7 @@ def select(
     with warnings.catch_warnings():  # each fit's warnings are summarised below, once
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", DegenerateComponentWarning)
-        if workers == 1:
-            rows = [run(job) for job in jobs]
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gaussmix-select") as pool:
-                rows = list(pool.map(run, jobs))
+        rows = [run(job) for job in jobs] if workers == 1 else _in_threads(run, jobs, workers)
     table = tuple(row for row, _ in rows)
     best = best_index(table, criterion)
     _warn_about(table, best, floor_factor)
@@ -219,6 +215,15 @@ def fit_candidate(model: GaussianMixture, X: Any, source: ChunkSource, sample_we
         bool(min_var < floor_factor * model.reg_covar), len(model.reseeds_),
     )
     return row, model
+
+
+def _in_threads(run: Any, jobs: list[Any], workers: int) -> list[Any]:
+    """``run`` over the jobs in threads, results in job order; Ctrl-C or an error cancels what has not started."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gaussmix-select")
+    try:
+        return list(pool.map(run, jobs))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
