@@ -191,3 +191,54 @@ def test_bench_em_runs_on_a_tiny_case():
                             measure_memory=True, peaks={"float64": 1.0})
     assert rows[0]["max_rel_diff"] < 1e-6 and rows[0]["speedup"] > 0 and rows[0]["gaussmix_mb"] >= 0
     assert "tiny" in module.format_table(rows)
+
+
+@pytest.mark.parametrize("kind", ["diag", "spherical"])
+def test_float32_sub_block_statistics_only_for_centres_near_the_common_centre(rng, kind):
+    X, params = mixture_case(rng, kind, n=4000)
+    near = fast_estep.density_plan(params, np.float32)
+    far_params = GaussianParams.from_covariances(params.weights, params.means * 1e3, params.covariances, kind)
+    assert near.stats_dtype == np.float32
+    assert fast_estep.density_plan(far_params, np.float32).stats_dtype == np.float64
+    assert fast_estep.density_plan(params, np.float64).stats_dtype == np.float64
+    fast = params_from_stats(fast_estep.fast_chunk_stats(X.astype(np.float32), params), 1e-6).params
+    reference = params_from_stats(chunk_stats_reference(X.astype(np.float32), params), 1e-6).params
+    np.testing.assert_allclose(fast.covariances, reference.covariances, rtol=1e-4)
+
+
+@pytest.mark.parametrize(("kind", "form"), KINDS_AND_FORMS)
+def test_duplicated_rows_rank_the_same_in_any_split(rng, dtype, kind, form):
+    """Position-dependent rounding must not reorder tied worst rows between a whole block and its pieces."""
+    X, params = mixture_case(rng, kind, n=300)
+    X[::3] = X[0] + 7.0  # a hundred copies of one far row, tied for the lowest log p(x)
+    X = X.astype(dtype)
+    whole = fast_estep.fast_chunk_stats(X, params, form=form)
+    pieces = [fast_estep.fast_chunk_stats(X[a:b], params, row_offset=a, form=form)
+              for a, b in ((0, 37), (37, 38), (38, 211), (211, 300))]
+    summed = pieces[0] + pieces[1] + pieces[2] + pieces[3]
+    np.testing.assert_array_equal(summed.worst_rows, whole.worst_rows)
+    np.testing.assert_array_equal(whole.worst_rows, np.arange(0, 24, 3))
+
+
+def test_triangular_solves_match_scipy_and_stay_triangular(rng):
+    from scipy.linalg import solve_triangular
+
+    from gaussmix.core.namespace import solve_lower_triangular
+
+    for shape in ((5, 5), (7, 9, 9), (2, 1, 1)):
+        lower = np.tril(rng.normal(size=shape)) + 3 * np.eye(shape[-1])
+        eye = np.broadcast_to(np.eye(shape[-1]), shape)
+        out = solve_lower_triangular(np, lower, eye)
+        flat = lower.reshape(-1, shape[-1], shape[-1])
+        expected = np.stack([solve_triangular(m, np.eye(shape[-1]), lower=True) for m in flat]).reshape(shape)
+        np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-15)
+        assert np.all(np.triu(out, 1) == 0.0)
+
+
+def test_default_blocks_are_bounded_in_rows_and_bytes():
+    from gaussmix.executors.local import BLOCK_BYTES, default_chunk_rows
+
+    for d, k in ((2, 1), (16, 16), (60, 2048), (500, 4096)):
+        rows = default_chunk_rows(d, k)
+        assert 256 <= rows <= 8192
+        assert rows * (8 * (d + 4) + 4 * k) <= max(BLOCK_BYTES, 256 * (8 * (d + 4) + 4 * k))

@@ -12,6 +12,7 @@ from .density import logsumexp, weighted_log_prob
 from .namespace import array_namespace, is_numpy
 from .params import GaussianParams
 from .stats import N_WORST, SufficientStats
+from .worst_rows import lowest_rows
 
 
 def log_resp(X: Any, params: GaussianParams) -> tuple[Any, Any]:
@@ -120,7 +121,7 @@ def resp_stats_reference(
 def _lowest(xp: Any, values: Any, count: int) -> tuple[Any, Any]:
     """The ``count`` smallest values below +inf and their indices, ordered by (value, index) so ties split alike."""
     if is_numpy(xp):
-        return fast_estep.lowest_rows(values, count)
+        return lowest_rows(values, count)
     idx = xp.argsort(values, stable=True)[:count]
     idx = idx[values[idx] < float("inf")]
     return values[idx], xp.astype(idx, xp.int64)

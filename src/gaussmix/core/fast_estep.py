@@ -8,7 +8,8 @@ map φ(x − g) that is linear in the parameters (Φ below, stored transposed as
 - diag: (x − g)², x − g, 1;  spherical: ‖x − g‖², x − g, 1;  tied: the same as spherical on whitened rows.
 
 The log-densities are then ``coef @ Φ`` (K, rows) and the statistics about ``g`` are ``resp.T @ Φ.T`` (K, F):
-one GEMM each, and the same Φ for both when X is float64. Statistics are shifted from ``g`` to each component's
+one GEMM each, and the same Φ for both when X is float64 (or float32 diag/spherical data whose sub-block sums
+may be float32, see F32_STATS_MAX_REACH). Statistics are shifted from ``g`` to each component's
 centre c_k afterwards (Σr(x−c)(x−c)ᵀ = S_g − f mᵀ − m fᵀ + n mmᵀ, m = c − g), which keeps them exact far from the
 origin. The quadratic expansion loses about eps·‖(c_k − g)P_k‖² of absolute accuracy in a log-density, the same
 as the generic diag/spherical path; for float32 full/tied data the "centred" form computes ‖(x − c_k)P_k‖ from
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .params import GaussianParams, log_det_cholesky
-from .stats import N_WORST, SufficientStats
+from .stats import SufficientStats
+from .worst_rows import worst_rows
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -359,71 +361,6 @@ class _StatsSum:
             positive = slice(None) if weight is None else weight > 0
             candidates = log_prob if weight is None else np.where(positive, log_prob, np.inf)
             total = np.sum(log_prob) if weight is None else np.dot(weight[positive], log_prob[positive])
-            worst = _worst_rows(candidates, X, self.params, row_offset)
+            worst = worst_rows(candidates, X, self.params, row_offset)
         return SufficientStats(np.asarray(float(n)), np.asarray(total, dtype=np.float64), nk, first, second,
                                self.center, self.kind, *worst)
-
-
-def lowest_rows(values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``count`` smallest values below +inf and their indices, ordered by (value, index) so ties split alike."""
-    candidates = np.flatnonzero(values < np.inf)
-    if candidates.size > count:
-        kth = np.partition(values[candidates], count - 1)[count - 1]
-        candidates = candidates[values[candidates] <= kth]
-    idx = candidates[np.lexsort((candidates, values[candidates]))][:count]
-    return values[idx], idx.astype(np.int64)
-
-
-#: Most rows tied (within rounding) with the N_WORST-th lowest log p(x) that are recomputed exactly per block.
-MAX_TIED_ROWS = 256
-
-
-def _worst_rows(candidates: np.ndarray, X: np.ndarray, params: GaussianParams,
-                row_offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The N_WORST rows by (log p(x), row), the same for any split of the rows into blocks.
-
-    BLAS kernels and SIMD loops round a row's value differently by its position in a block, so the candidates
-    (and rows tied with the last within ``slack``) are recomputed by ``_row_log_prob``, a function of the row.
-    """
-    values, _ = lowest_rows(candidates, N_WORST)
-    if values.size == 0:
-        return values, np.zeros(0, np.int64), np.zeros((0, X.shape[1]))
-    slack = 1e-6 * max(1.0, abs(float(values[-1])))
-    certain = np.flatnonzero(candidates < values[-1] - slack)
-    band = np.flatnonzero(np.abs(candidates - values[-1]) <= slack)[:MAX_TIED_ROWS]
-    near = np.union1d(certain, band)
-    exact = _row_log_prob(X[near].astype(np.float64), params)
-    order = np.lexsort((near, exact))[:N_WORST]
-    rows = near[order].astype(np.int64)
-    return exact[order], rows + row_offset, X[rows].astype(np.float64)
-
-
-def _row_log_prob(X: np.ndarray, params: GaussianParams) -> np.ndarray:
-    """log p(x) of a few float64 rows (n, D), each a function of its row alone: only elementwise NumPy
-    (exactly rounded whatever the SIMD path), sums in a fixed order, math.exp and math.fsum."""
-    kind, d = params.covariance_type, params.n_features
-    diff = X[:, None, :] - np.asarray(params.means, dtype=np.float64)  # (n, K, D), n ≤ N_WORST + ties
-    p = np.asarray(params.precisions_cholesky, dtype=np.float64)
-    if kind in ("full", "tied"):
-        p3 = p if kind == "full" else p[None]
-        y = diff[:, :, 0, None] * p3[None, :, 0, :]
-        for j in range(1, d):
-            y += diff[:, :, j, None] * p3[None, :, j, :]
-    else:
-        y = diff * (p if kind == "diag" else p[:, None])
-    squares = y * y
-    maha = squares[:, :, 0].copy()
-    for j in range(1, d):
-        maha += squares[:, :, j]
-    with np.errstate(divide="ignore"):
-        wlp = (np.log(np.asarray(params.weights, dtype=np.float64)) + log_det_cholesky(p, kind, d)
-               - 0.5 * (d * LOG_2PI + maha))
-    out = np.empty(X.shape[0])
-    for i, row in enumerate(wlp):
-        peak = float(np.max(row))
-        if not math.isfinite(peak):
-            out[i] = peak
-            continue
-        # Terms below e^-60 of the largest cannot move the sum; skipping them keeps this cheap for K = 2048.
-        out[i] = peak + math.log(math.fsum(math.exp(v - peak) for v in row[row > peak - 60.0].tolist()))
-    return out
