@@ -3,6 +3,10 @@
 Every method ends the same way: responsibilities (hard labels or random) → statistics → the M-step, so an
 initialisation is exactly a first M-step. They run on an in-memory array: all of X, or a uniform sample of the
 rows of data that does not fit in memory.
+
+The arithmetic runs in X's namespace and on its device (NumPy, or torch through array-api-compat). Random choices
+are drawn on the host from the NumPy ``rng`` and moved to the device, so the same seed picks the same rows and
+responsibilities whatever the namespace, and NumPy and torch fits from one seed agree to rounding.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .mstep import MStepResult, params_from_stats
 from .estep import resp_stats
+from .mstep import MStepResult, params_from_stats
+from .namespace import array_namespace, device_kwargs, is_numpy, to_device, to_numpy
 from .stats import SufficientStats
 
 InitParams = Literal["kmeans", "k-means++", "random", "random_from_data"]
@@ -25,7 +30,7 @@ INIT_METHODS: tuple[str, ...] = ("kmeans", "k-means++", "random", "random_from_d
 
 @dataclass(frozen=True, slots=True, eq=False)
 class KMeansResult:
-    centers: np.ndarray  # (n_clusters, n_features)
+    centers: Any  # (n_clusters, n_features) float64, in X's namespace
     n_iter: int
     converged: bool
 
@@ -35,49 +40,51 @@ def row_blocks(n_rows: int, chunk_rows: int) -> list[slice]:
     return [slice(start, min(start + chunk_rows, n_rows)) for start in range(0, n_rows, chunk_rows)]
 
 
-def squared_distances(X: np.ndarray, centers: np.ndarray, origin: np.ndarray) -> np.ndarray:
+def squared_distances(X: Any, centers: Any, origin: Any) -> Any:
     """‖x − c‖², shape (n_rows, n_centers), from data and centres shifted to ``origin`` to keep the digits."""
+    xp = array_namespace(X)
     Xo = X - origin
     Co = centers - origin
-    d2 = np.einsum("ij,ij->i", Xo, Xo)[:, None] - 2.0 * (Xo @ Co.T) + np.einsum("ij,ij->i", Co, Co)[None, :]
-    return np.maximum(d2, 0.0)
+    d2 = _row_norms2(xp, Xo)[:, None] - 2.0 * (Xo @ Co.T) + _row_norms2(xp, Co)[None, :]
+    return xp.clip(d2, min=0.0)
 
 
 def kmeans_plusplus(
-    X: np.ndarray, n_clusters: int, rng: np.random.Generator, sample_weight: np.ndarray | None = None,
+    X: Any, n_clusters: int, rng: np.random.Generator, sample_weight: Any = None,
     n_local_trials: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[Any, np.ndarray]:
     """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007): centres (n_clusters, n_features) and their rows.
 
     Each new centre is the best of ``2 + log(k)`` candidates drawn with probability ∝ weight · D(x)², as in
-    scikit-learn's implementation.
+    scikit-learn's implementation. The centres are float64 in X's namespace; the row indices a NumPy array.
     """
+    xp = array_namespace(X)
     n_rows = X.shape[0]
-    w = np.ones(n_rows) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w_host = np.ones(n_rows) if sample_weight is None else np.asarray(to_numpy(sample_weight), dtype=np.float64)
+    w = to_device(xp, w_host, X)
     trials = n_local_trials or 2 + int(math.log(n_clusters))
-    origin = np.average(X, axis=0, weights=w).astype(X.dtype)
-    first = int(rng.choice(n_rows, p=w / w.sum()))
+    origin = xp.astype(_weighted_mean(xp, X, w), X.dtype)
+    first = int(rng.choice(n_rows, p=w_host / w_host.sum()))
     indices = [first]
-    closest = squared_distances(X, X[[first]], origin)[:, 0]
+    closest = squared_distances(X, X[first:first + 1], origin)[:, 0]
     for _ in range(1, n_clusters):
-        potential = closest * w
-        total = potential.sum()
+        cumulative = _cumsum(xp, closest * w)
+        total = float(cumulative[-1])  # the entries are non-negative: zero only if every one is
         if total > 0:
-            cumulative = np.cumsum(potential)
-            picks = np.searchsorted(cumulative, rng.uniform(size=trials) * cumulative[-1])
-            candidates = np.minimum(picks, n_rows - 1)
+            draws = to_device(xp, rng.uniform(size=trials) * total, X)
+            candidates = xp.clip(xp.searchsorted(cumulative, draws), max=n_rows - 1)
         else:  # every row coincides with a centre: any positive-weight row will do
-            candidates = rng.choice(np.flatnonzero(w > 0), size=1)
-        d2 = np.minimum(closest[None, :], squared_distances(X, X[candidates], origin).T)
-        best = int(np.argmin(d2 @ w))
+            candidates = to_device(xp, rng.choice(np.flatnonzero(w_host > 0), size=1), X)
+        d2 = xp.minimum(closest[None, :], squared_distances(X, X[candidates], origin).T)
+        best = int(xp.argmin(xp.astype(d2, xp.float64, copy=False) @ w))
         indices.append(int(candidates[best]))
         closest = d2[best]
     idx = np.asarray(indices)
-    return X[idx].astype(np.float64), idx
+    return xp.astype(X[to_device(xp, idx, X)], xp.float64), idx
 
 
 def kmeans_lloyd(
-    X: np.ndarray, centers: np.ndarray, sample_weight: np.ndarray | None = None, *, max_iter: int = 300,
+    X: Any, centers: Any, sample_weight: Any = None, *, max_iter: int = 300,
     tol: float = 1e-4, chunk_rows: int = 8192,
 ) -> KMeansResult:
     """Lloyd's k-means from ``centers``: per block, nearest-centre counts and sums (statistics), then divide.
@@ -85,54 +92,53 @@ def kmeans_lloyd(
     ``tol`` is relative to the mean per-feature variance of X, as in scikit-learn. An empty cluster moves to the
     row farthest from its centre.
     """
-    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    origin = np.average(X, axis=0, weights=w)
-    var = np.average((X - origin) ** 2, axis=0, weights=w).mean()
-    threshold = tol * var
-    centers = np.asarray(centers, dtype=np.float64)
+    xp = array_namespace(X)
+    on = device_kwargs(xp, X)
+    w = None if sample_weight is None else xp.asarray(sample_weight, dtype=xp.float64, **on)
+    origin = _weighted_mean(xp, X, w)
+    threshold = tol * float(xp.mean(_weighted_mean(xp, (X - origin) ** 2, w)))
+    centers = xp.asarray(centers, dtype=xp.float64, **on)
     n_clusters = centers.shape[0]
     converged, n_iter = False, 0
     for n_iter in range(1, max_iter + 1):
-        counts = np.zeros(n_clusters)
-        sums = np.zeros_like(centers)
+        counts = xp.zeros((n_clusters,), dtype=xp.float64, **on)
+        sums = xp.zeros_like(centers)
         far_row, far_d2 = 0, -1.0
         for block in row_blocks(X.shape[0], chunk_rows):
             Xb = X[block]
-            d2 = squared_distances(Xb, centers.astype(Xb.dtype), origin.astype(Xb.dtype))
-            labels = np.argmin(d2, axis=1)
-            wb = np.ones(Xb.shape[0]) if w is None else w[block]
-            counts += np.bincount(labels, weights=wb, minlength=n_clusters)
-            onehot = np.zeros((Xb.shape[0], n_clusters))
-            onehot[np.arange(Xb.shape[0]), labels] = wb
-            sums += onehot.T @ (Xb.astype(np.float64) - origin)
-            nearest = d2[np.arange(Xb.shape[0]), labels] * (wb > 0)
-            i = int(np.argmax(nearest))
-            if nearest[i] > far_d2:
+            d2 = squared_distances(Xb, xp.astype(centers, Xb.dtype), xp.astype(origin, Xb.dtype))
+            wb = xp.ones((Xb.shape[0],), dtype=xp.float64, **on) if w is None else w[block]
+            block_counts, onehot = _assignments(xp, xp.argmin(d2, axis=1), n_clusters, wb)
+            counts += block_counts
+            sums += onehot.T @ (xp.astype(Xb, xp.float64) - origin)
+            nearest = xp.min(d2, axis=1) * xp.astype(wb > 0, d2.dtype)
+            i = int(xp.argmax(nearest))
+            if float(nearest[i]) > far_d2:
                 far_row, far_d2 = block.start + i, float(nearest[i])
-        new_centers = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1e-300)[:, None] + origin, centers)
-        for k in np.flatnonzero(counts <= 0)[:1]:  # one relocation per pass, then re-assign
-            new_centers[k] = X[far_row]
-        shift = float(np.sum((new_centers - centers) ** 2))
+        new_centers = xp.where(counts[:, None] > 0, sums / xp.clip(counts, min=1e-300)[:, None] + origin, centers)
+        for k in np.flatnonzero(to_numpy(counts <= 0))[:1]:  # one relocation per pass, then re-assign
+            new_centers[int(k)] = X[far_row]
+        shift = float(xp.sum((new_centers - centers) ** 2))
         centers = new_centers
-        if shift <= threshold and np.all(counts > 0):
+        if shift <= threshold and bool(xp.all(counts > 0)):
             converged = True
             break
     return KMeansResult(centers, n_iter, converged)
 
 
 def params_from_labels(
-    X: np.ndarray, centers: np.ndarray, sample_weight: np.ndarray | None, covariance_type: str,
-    reg_covar: float, chunk_rows: int = 8192,
+    X: Any, centers: Any, sample_weight: Any, covariance_type: str, reg_covar: float, chunk_rows: int = 8192,
 ) -> MStepResult:
     """Parameters from hard nearest-centre assignments: one-hot responsibilities → statistics → M-step."""
+    xp = array_namespace(X)
     n_clusters = centers.shape[0]
-    origin = np.average(X, axis=0, weights=sample_weight)
+    origin = _weighted_mean(xp, X, sample_weight)
 
     def block_stats(block: slice) -> SufficientStats:
         Xb = X[block]
-        labels = np.argmin(squared_distances(Xb, centers.astype(Xb.dtype), origin.astype(Xb.dtype)), axis=1)
-        onehot = np.zeros((Xb.shape[0], n_clusters))
-        onehot[np.arange(Xb.shape[0]), labels] = 1.0
+        labels = xp.argmin(squared_distances(Xb, xp.astype(centers, Xb.dtype), xp.astype(origin, Xb.dtype)),
+                           axis=1)
+        _, onehot = _assignments(xp, labels, n_clusters, None)
         wb = None if sample_weight is None else sample_weight[block]
         return resp_stats(Xb, onehot, wb, centers, covariance_type)
 
@@ -140,14 +146,18 @@ def params_from_labels(
 
 
 def params_from_random_resp(
-    X: np.ndarray, n_components: int, rng: np.random.Generator, sample_weight: np.ndarray | None,
-    covariance_type: str, reg_covar: float, chunk_rows: int = 8192,
+    X: Any, n_components: int, rng: np.random.Generator, sample_weight: Any, covariance_type: str,
+    reg_covar: float, chunk_rows: int = 8192,
 ) -> MStepResult:
     """Parameters from uniform random responsibilities, normalised per row (scikit-learn's 'random' init)."""
+    xp = array_namespace(X)
     resp = rng.uniform(size=(X.shape[0], n_components))
     resp /= resp.sum(axis=1, keepdims=True)
-    w = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    centers = (resp * w[:, None]).T @ X.astype(np.float64) / (resp * w[:, None]).sum(axis=0)[:, None]
+    resp = to_device(xp, resp, X)
+    w = (xp.ones((X.shape[0],), dtype=xp.float64, **device_kwargs(xp, X)) if sample_weight is None
+         else xp.asarray(sample_weight, dtype=xp.float64))
+    weighted = resp * w[:, None]
+    centers = weighted.T @ xp.astype(X, xp.float64) / xp.sum(weighted, axis=0)[:, None]
 
     def block_stats(block: slice) -> SufficientStats:
         wb = None if sample_weight is None else sample_weight[block]
@@ -164,22 +174,62 @@ def _params_from_blocks(X, block_stats, centers, covariance_type, reg_covar, chu
 
 
 def initial_params(
-    X: np.ndarray, n_components: int, covariance_type: str, init_params: str, rng: np.random.Generator, *,
-    reg_covar: float, sample_weight: np.ndarray | None = None, chunk_rows: int = 8192,
+    X: Any, n_components: int, covariance_type: str, init_params: str, rng: np.random.Generator, *,
+    reg_covar: float, sample_weight: Any = None, chunk_rows: int = 8192,
 ) -> MStepResult:
     """Initial parameters by ``init_params`` ('kmeans', 'k-means++', 'random', 'random_from_data') on rows X.
 
     'kmeans' runs k-means++ seeding then Lloyd to convergence; 'k-means++' and 'random_from_data' take the seeds
     (D²-weighted or uniform distinct rows) as centres; all three then assign each row to its nearest centre.
     'random' draws random responsibilities. Every method finishes with an M-step on those responsibilities.
+    X (n_samples, n_features) and ``sample_weight`` (float64, or None) share a namespace and device; the
+    parameters come back in it.
     """
     if init_params == "random":
         return params_from_random_resp(X, n_components, rng, sample_weight, covariance_type, reg_covar, chunk_rows)
     if init_params == "random_from_data":
-        positive = np.arange(X.shape[0]) if sample_weight is None else np.flatnonzero(sample_weight > 0)
-        centers = X[rng.choice(positive, size=n_components, replace=False)].astype(np.float64)
+        xp = array_namespace(X)
+        positive = (np.arange(X.shape[0]) if sample_weight is None
+                    else np.flatnonzero(to_numpy(sample_weight) > 0))
+        rows = rng.choice(positive, size=n_components, replace=False)
+        centers = xp.astype(X[to_device(xp, rows, X)], xp.float64)
     else:
         centers, _ = kmeans_plusplus(X, n_components, rng, sample_weight)
         if init_params == "kmeans":
             centers = kmeans_lloyd(X, centers, sample_weight, chunk_rows=chunk_rows).centers
     return params_from_labels(X, centers, sample_weight, covariance_type, reg_covar, chunk_rows)
+
+
+# -- namespace helpers: NumPy keeps its fast calls, other namespaces use the array-API equivalents -------------
+
+def _row_norms2(xp: Any, A: Any) -> Any:
+    return np.einsum("ij,ij->i", A, A) if is_numpy(xp) else xp.sum(A * A, axis=1)
+
+
+def _cumsum(xp: Any, a: Any) -> Any:
+    return np.cumsum(a) if is_numpy(xp) else xp.cumulative_sum(a)
+
+
+def _weighted_mean(xp: Any, X: Any, w: Any) -> Any:
+    """Column means of X weighted by w (None: unweighted, in X's dtype), as ``np.average(X, axis=0, weights=w)``."""
+    if is_numpy(xp):
+        return np.average(X, axis=0, weights=w)
+    if w is None:
+        return xp.mean(X, axis=0)
+    w = xp.asarray(w, dtype=xp.float64)
+    return xp.sum(xp.astype(X, xp.float64) * w[:, None], axis=0) / xp.sum(w)
+
+
+def _assignments(xp: Any, labels: Any, n_clusters: int, weights: Any) -> tuple[Any, Any]:
+    """Per-cluster (weighted) counts (K,) and the weighted one-hot matrix (rows, K) of hard labels, float64."""
+    n_rows = labels.shape[0]
+    if is_numpy(xp):
+        wb = np.ones(n_rows) if weights is None else weights
+        onehot = np.zeros((n_rows, n_clusters))
+        onehot[np.arange(n_rows), labels] = wb
+        return np.bincount(labels, weights=wb, minlength=n_clusters), onehot
+    clusters = xp.arange(n_clusters, device=labels.device)
+    onehot = xp.astype(labels[:, None] == clusters[None, :], xp.float64)
+    if weights is not None:
+        onehot = onehot * weights[:, None]
+    return xp.sum(onehot, axis=0), onehot
