@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import sys
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -121,6 +122,71 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: Any = np.floa
     return w
 
 
+# -- tensors: checked in their own namespace and on their device, never copied to NumPy ---------------------
+
+def is_tensor(X: Any) -> bool:
+    """Whether X is a torch tensor (checked without importing torch: a tensor means torch is already loaded)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(X, torch.Tensor)
+
+
+def check_tensor_data(X: Any, *, name: str = "X", n_features: int | None = None,
+                      owner: str = "GaussianMixture") -> Any:
+    """A 2-D finite float32/float64 tensor on X's device, the tensor counterpart of :func:`check_data`.
+
+    Integer, boolean and other float dtypes become float64; float32 stays float32. The tensor is detached (EM
+    needs no gradients). Raises ValueError for complex data, a wrong number of dimensions or features, no rows,
+    NaN or infinity (naming the first bad row and column).
+    """
+    import torch
+
+    X = X.detach()
+    if X.is_complex():
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
+    shape = tuple(X.shape)
+    if X.ndim != 2:
+        hint = " Reshape your data with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a " \
+               "single sample." if X.ndim == 1 else ""
+        raise ValueError(f"Expected a 2D array for {name}, got a {X.ndim}D array of shape {shape}.{hint}")
+    if X.dtype not in (torch.float32, torch.float64):
+        X = X.to(torch.float64)
+    if shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is required "
+                         f"by {owner} ({name} is empty).")
+    if shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 is required "
+                         f"by {owner} ({name} has no columns).")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(f"{name} has {shape[1]} features, but {owner} is expecting {n_features} features as input.")
+    bad = ~torch.isfinite(X)
+    if bool(bad.any()):
+        row, col = divmod(int(torch.argmax(bad.reshape(-1).to(torch.uint8))), shape[1])
+        what = "NaN" if bool(torch.isnan(X[row, col])) else "infinity"
+        raise ValueError(f"{name} contains {what} at row {row}, column {col}.")
+    return X
+
+
+def check_tensor_sample_weight(sample_weight: Any, X: Any) -> Any:
+    """Weights checked as by :func:`check_sample_weight`, as a float64 tensor on X's device (or None)."""
+    import torch
+
+    if is_tensor(sample_weight):
+        sample_weight = sample_weight.detach().cpu().numpy()  # 1-D: checked once on the host, messages shared
+    weights = check_sample_weight(sample_weight, int(X.shape[0]))
+    return None if weights is None else torch.as_tensor(weights, dtype=torch.float64, device=X.device)
+
+
+def float64_like(value: Any, X: Any) -> Any:
+    """``value`` (array, tensor or None) as float64 in X's namespace: a tensor on X's device, else NumPy."""
+    if value is None:
+        return None
+    if is_tensor(X):
+        import torch
+
+        return torch.as_tensor(value, dtype=torch.float64, device=X.device)
+    return np.asarray(value.detach().cpu() if is_tensor(value) else value, dtype=np.float64)
+
+
 # -- hyper-parameters ---------------------------------------------------------------------------------------
 
 def int_at_least(low: int) -> Rule:
@@ -218,7 +284,7 @@ def check_init_arrays(owner: Any, n_features: int) -> dict[str, np.ndarray]:
 
 def _init_array(value: Any, name: str) -> np.ndarray:
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = float64_like(value, None)  # tensors too, from any device
     except (TypeError, ValueError):
         raise TypeError(f"The parameter {name!r} must be a numeric array.") from None
     if not np.all(np.isfinite(array)):

@@ -14,6 +14,7 @@ from ._base import ParamsMixin
 from .core.em import EMResult, run_em
 from .core.estep import log_resp
 from .core.init import INIT_METHODS, initial_params
+from .core.namespace import array_namespace, to_numpy
 from .core.params import COVARIANCE_TYPES, GaussianParams
 from .exceptions import ConvergenceWarning, DegenerateComponentWarning
 from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, \
@@ -80,8 +81,10 @@ class GaussianMixture(ParamsMixin):
 
     Attributes
     ----------
-    weights_, means_, covariances_, precisions_, precisions_cholesky_ : ndarray
-        Fitted parameters in scikit-learn's shapes.
+    weights_, means_, covariances_, precisions_, precisions_cholesky_ : ndarray or Tensor
+        Fitted parameters in scikit-learn's shapes, float64; torch tensors on the data's device when X was a
+        tensor (as in scikit-learn's array-API mode), and then ``predict``, ``predict_proba``, ``score_samples``
+        and ``sample`` return tensors too.
     converged_ : bool
     n_iter_ : int
     lower_bound_ : float
@@ -168,6 +171,7 @@ class GaussianMixture(ParamsMixin):
                 params0, bound0 = self._params(), self.lower_bound_
             else:
                 params0, bound0 = self._initial_params(init_data, init_weight, user_init, rng), -math.inf
+            params0 = self._params_for(source, params0)  # user arrays, warm starts: into the data's namespace
             result = run_em(accumulate, params0, reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
                             lower_bound0=bound0, on_iteration=self._iteration_reporter(on_iteration))
             self._say(1, f"Initialization {'converged' if result.converged else 'did not converge'}.")
@@ -191,9 +195,13 @@ class GaussianMixture(ParamsMixin):
             source = streamed_source(X, sample_weight, chunk_rows=self.chunk_rows, n_components=self.n_components)
             self._check_enough_rows(source.n_rows, "rows")
             return source, source.feature_names
-        array, feature_names = check.check_data(X)
-        weights = check.check_sample_weight(sample_weight, array.shape[0])
-        n_positive = array.shape[0] if weights is None else int(np.count_nonzero(weights))
+        if check.is_tensor(X):  # torch: checked in its namespace and fitted on its device, never copied to NumPy
+            array, feature_names = check.check_tensor_data(X), None
+            weights = check.check_tensor_sample_weight(sample_weight, array)
+        else:
+            array, feature_names = check.check_data(X)
+            weights = check.check_sample_weight(sample_weight, array.shape[0])
+        n_positive = array.shape[0] if weights is None else int((weights > 0).sum())
         self._check_enough_rows(n_positive, "rows" if weights is None else "rows with positive sample_weight")
         return ArraySource(array, weights, self._chunk_rows(array.shape[1]), feature_names), feature_names
 
@@ -310,6 +318,9 @@ class GaussianMixture(ParamsMixin):
                                      persist=False)
             return check_rows_source(source, self.n_features_in_, getattr(self, "feature_names_in_", None),
                                      type(self).__name__)
+        if check.is_tensor(X):
+            array = check.check_tensor_data(X, n_features=self.n_features_in_, owner=type(self).__name__)
+            return ArraySource(array, None, self._chunk_rows(array.shape[1]))
         array, names = check.check_data(X, n_features=self.n_features_in_, owner=type(self).__name__)
         fitted_names = getattr(self, "feature_names_in_", None)
         if names is not None and fitted_names is not None and tuple(fitted_names) != names:
@@ -317,20 +328,28 @@ class GaussianMixture(ParamsMixin):
                              f"{list(fitted_names)}.")
         return ArraySource(array, None, self._chunk_rows(array.shape[1]))
 
+    def _params_for(self, X: Any, params: GaussianParams | None = None) -> GaussianParams:
+        """``params`` (default: the fitted ones) in the namespace X's rows arrive in: float64 tensors on X's device
+        for a tensor (or an ArraySource of one), NumPy for anything else (arrays, files, Dask)."""
+        params = self._params() if params is None else params
+        like = X.X if isinstance(X, ArraySource) else X
+        return GaussianParams(*(check.float64_like(a, like) for a in (params.weights, params.means,
+                              params.covariances, params.precisions_cholesky)), params.covariance_type)
+
     def score_samples(self, X: Any) -> np.ndarray:
-        """log p(x) of every row, shape (n_samples,)."""
-        params = self._params()
-        return map_rows(self._rows_source(X), lambda Xb: log_resp(Xb, params)[0].astype(np.float64))
+        """log p(x) of every row, shape (n_samples,); a float64 tensor on X's device for a tensor X."""
+        params = self._params_for(X)
+        return map_rows(self._rows_source(X), lambda Xb: _log_prob(Xb, params))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior probability of each component for each row, shape (n_samples, n_components)."""
-        params = self._params()
-        return map_rows(self._rows_source(X), lambda Xb: np.exp(log_resp(Xb, params)[1].astype(np.float64)))
+        params = self._params_for(X)
+        return map_rows(self._rows_source(X), lambda Xb: _posteriors(Xb, params))
 
     def predict(self, X: Any) -> np.ndarray:
         """Most likely component of each row, shape (n_samples,)."""
-        params = self._params()
-        return map_rows(self._rows_source(X), lambda Xb: np.argmax(log_resp(Xb, params)[1], axis=1))
+        params = self._params_for(X)
+        return map_rows(self._rows_source(X), lambda Xb: _labels(Xb, params))
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean log-likelihood per sample (weighted mean with ``sample_weight``)."""
@@ -339,9 +358,11 @@ class GaussianMixture(ParamsMixin):
     def _mean_log_prob(self, X: Any, sample_weight: Any) -> tuple[float, float]:
         """Mean log p(x) per (weighted) row and the (weighted) row count; one pass over streamed data."""
         if is_streamed(X):
-            params = self._params()
+            params = self._params_for(X)
             return mean_of_rows(self._rows_source(X), lambda Xb: log_resp(Xb, params)[0], sample_weight)
-        log_prob = self.score_samples(X)
+        log_prob = to_numpy(self.score_samples(X))  # a few numbers per row, reduced to a float on the host
+        if check.is_tensor(sample_weight):
+            sample_weight = to_numpy(sample_weight)
         weights = check.check_sample_weight(sample_weight, log_prob.shape[0])
         n = float(log_prob.shape[0]) if weights is None else float(np.sum(weights))
         return float(np.average(log_prob, weights=weights)), n
@@ -364,7 +385,10 @@ class GaussianMixture(ParamsMixin):
         return -2.0 * mean * n + 2 * self._n_parameters()
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Draw ``n_samples`` rows from the fitted mixture; returns (X, component labels), grouped by component."""
+        """Draw ``n_samples`` rows from the fitted mixture; returns (X, component labels), grouped by component.
+
+        Tensors on the fitted parameters' device for a model fitted on a tensor; the same seed draws the same rows.
+        """
         self._check_fitted()
         if not (isinstance(n_samples, (int, np.integer)) and n_samples >= 1):
             raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}. It must be an int >= 1.")
@@ -384,6 +408,16 @@ class GaussianMixture(ParamsMixin):
 
         return save(self, path)
 
+    def to_torch_distribution(self) -> Any:
+        """An equivalent ``torch.distributions.MixtureSameFamily`` in float64, on the fitted parameters' device.
+
+        Its ``log_prob`` equals :meth:`score_samples` and it samples and differentiates like any torch
+        distribution (needs PyTorch).
+        """
+        from .torch import to_distribution
+
+        return to_distribution(self._params())
+
     def to_sklearn(self) -> Any:
         """An equivalent fitted ``sklearn.mixture.GaussianMixture`` (needs scikit-learn)."""
         from .interop import to_sklearn
@@ -396,3 +430,19 @@ class GaussianMixture(ParamsMixin):
         from .interop import from_sklearn
 
         return from_sklearn(est)
+
+
+# -- row-wise results in the rows' own namespace (NumPy, or torch on the rows' device) -----------------------
+
+def _log_prob(X: Any, params: GaussianParams) -> Any:
+    xp = array_namespace(X)
+    return xp.astype(log_resp(X, params)[0], xp.float64)
+
+
+def _posteriors(X: Any, params: GaussianParams) -> Any:
+    xp = array_namespace(X)
+    return xp.exp(xp.astype(log_resp(X, params)[1], xp.float64))
+
+
+def _labels(X: Any, params: GaussianParams) -> Any:
+    return array_namespace(X).argmax(log_resp(X, params)[1], axis=1)

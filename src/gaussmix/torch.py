@@ -19,7 +19,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError('gaussmix.torch needs PyTorch: pip install "gaussmix[torch]"') from exc
 
-from gaussmix.core.params import NotPositiveDefiniteError
+from gaussmix.core.params import GaussianParams, NotPositiveDefiniteError
 
 __all__ = [
     "GMMParams",
@@ -30,6 +30,7 @@ __all__ = [
     "mixture_log_prob",
     "responsibilities",
     "sample",
+    "to_distribution",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -425,3 +426,37 @@ def gmm_energy(z: Tensor, params: GMMParams, *, reduction: Literal["none", "mean
         )
     energy = -mixture_log_prob(z, params.weights.log(), params.means, scale_tril=params.scale_tril)
     return energy.mean() if reduction == "mean" else energy
+
+
+def to_distribution(params: GaussianParams) -> torch.distributions.MixtureSameFamily:
+    """A ``torch.distributions.MixtureSameFamily`` equal to fitted mixture parameters, in float64.
+
+    Full and tied mixtures get ``MultivariateNormal`` components (``scale_tril`` = Cholesky factor of each
+    covariance, the tied one shared); diag and spherical mixtures get independent ``Normal`` coordinates.
+    Tensors stay on their device; NumPy parameters become CPU tensors.
+
+    Parameters
+    ----------
+    params : GaussianParams
+        For example ``GaussianMixture._params()``; :meth:`GaussianMixture.to_torch_distribution` calls this.
+
+    Returns
+    -------
+    MixtureSameFamily
+        Its ``log_prob`` equals the estimator's ``score_samples``.
+    """
+    def as_tensor(a: object) -> Tensor:
+        device = a.device if isinstance(a, Tensor) else None
+        return torch.as_tensor(a, dtype=torch.float64, device=device)
+
+    weights, means, covariances = (as_tensor(a) for a in (params.weights, params.means, params.covariances))
+    n_components, n_features = means.shape
+    mixing = torch.distributions.Categorical(probs=weights)
+    kind = params.covariance_type
+    if kind in ("full", "tied"):
+        scale_tril = torch.linalg.cholesky(covariances).expand(n_components, n_features, n_features)
+        components = torch.distributions.MultivariateNormal(means, scale_tril=scale_tril)
+    else:
+        variances = covariances if kind == "diag" else covariances[:, None].expand(n_components, n_features)
+        components = torch.distributions.Independent(torch.distributions.Normal(means, variances.sqrt()), 1)
+    return torch.distributions.MixtureSameFamily(mixing, components)
