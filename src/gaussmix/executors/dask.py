@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial, reduce
 from operator import add
 from typing import Any, Callable, Iterator
@@ -101,7 +101,7 @@ def dask_source(
     feature_names = None
     if hasattr(X, "to_dask_array"):  # a Dask DataFrame: numeric columns only, named in the error if not
         feature_names = _checked_columns(X)
-        X = X.to_dask_array(lengths=True if not persist else None)
+        X = X.to_dask_array(lengths=None if persist else True)  # fit: sizes after persisting, for free
     if not isinstance(X, da.Array):
         raise TypeError(f"Expected a dask Array or DataFrame; got {type(X).__name__}.")
     if X.ndim != 2:
@@ -189,20 +189,37 @@ def dask_accumulator(source: DaskSource, split_every: int = SPLIT_EVERY) -> Call
     task runs where its block is held. Worst-row indices are global (each task gets its block's offset).
     """
     dask, _ = _import_dask()
+
+    def accumulate(params: GaussianParams) -> SufficientStats:
+        shared = dask.delayed(params, traverse=False, name=f"gaussmix-params-{uuid.uuid4().hex}")
+        return _map_reduce(source, _block_stats, _sum_stats, (shared, source.chunk_rows), split_every)
+
+    return accumulate
+
+
+def _map_reduce(source: DaskSource, block_function: Callable, combine: Callable, args: tuple,
+                split_every: int) -> Any:
+    """``block_function(X, w, offset, index, *args)`` on every block, on the worker holding it; results combined
+    in a tree of fan-in ``split_every``; the root computed on the source's scheduler and returned.
+
+    ``args`` may hold delayed values, such as the params: one graph key that each worker fetches once and that,
+    unlike ``client.scatter``ed data, is recomputed if the worker holding it dies (``scatter(..., broadcast=True)``
+    also hung in its replicate step when a worker died during it).
+    """
+    dask, _ = _import_dask()
     delayed = partial(dask.delayed, pure=False)
     blocks = source.X.to_delayed().ravel().tolist()
     weights = [None] * len(blocks) if source.sample_weight is None else source.sample_weight.to_delayed().tolist()
-    offsets = source.offsets
-
-    def accumulate(params: GaussianParams) -> SufficientStats:
-        near, shared = _holders(source), _shared(dask, params)
-        parts = []
-        for X, w, offset in zip(blocks, weights, offsets):
-            with dask.annotate(**near(X.key)):
-                parts.append(delayed(_block_stats)(X, shared, w, offset, source.chunk_rows))
-        return _compute_tree(dask, source.client, delayed, parts, _sum_stats, split_every)
-
-    return accumulate
+    near = _holders(source)
+    parts = []
+    for index, (X, w, offset) in enumerate(zip(blocks, weights, source.offsets)):
+        with dask.annotate(**near(X.key)):
+            parts.append(delayed(block_function)(X, w, offset, index, *args))
+    while len(parts) > 1:
+        parts = [delayed(combine)(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
+    if source.client is not None:  # unoptimised, so that the tasks keep their placement annotations
+        return source.client.compute(parts[0], sync=True, optimize_graph=False)
+    return dask.compute(parts[0])[0]
 
 
 def _holders(source: DaskSource) -> Callable[[Any], dict[str, Any]]:
@@ -221,23 +238,7 @@ def _holders(source: DaskSource) -> Callable[[Any], dict[str, Any]]:
     return near
 
 
-def _shared(dask: Any, params: GaussianParams) -> Any:
-    """The params as one graph key that every task of a pass references: sent to the cluster once, fetched once
-    per worker, and, unlike scattered data, recomputable if the worker holding it dies (a scatter with
-    ``broadcast=True`` can also hang in its replicate step when a worker dies during it)."""
-    return dask.delayed(params, traverse=False, name=f"gaussmix-params-{uuid.uuid4().hex}")
-
-
-def _compute_tree(dask: Any, client: Any, delayed: Any, parts: list[Any], combine: Callable, split_every: int) -> Any:
-    """Combine delayed parts in a tree of fan-in ``split_every`` and compute the root on the source's scheduler."""
-    while len(parts) > 1:
-        parts = [delayed(combine)(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
-    if client is not None:  # unoptimised, so that the tasks keep their placement annotations
-        return client.compute(parts[0], sync=True, optimize_graph=False)
-    return dask.compute(parts[0])[0]
-
-
-def _block_stats(X: np.ndarray, params: GaussianParams, sample_weight: np.ndarray | None, offset: int,
+def _block_stats(X: np.ndarray, sample_weight: np.ndarray | None, offset: int, index: int, params: GaussianParams,
                  chunk_rows: int) -> SufficientStats:
     """Statistics of one block, summed over sub-blocks of ``chunk_rows`` rows (bounded working set)."""
     zero = SufficientStats.zeros(params.n_components, params.n_features, params.covariance_type, params.means)
@@ -261,20 +262,14 @@ def dask_sample(source: DaskSource, size: int, rng: np.random.Generator,
     merge keeps the ``size`` smallest overall: every set of ``size`` rows is equally likely. Returns the rows in
     row order, their weights (None without weights) and their global indices, as ``reservoir_sample`` does.
     """
-    dask, _ = _import_dask()
-    delayed = partial(dask.delayed, pure=False)
     seed = int(rng.integers(2**63))
-    blocks = source.X.to_delayed().ravel().tolist()
-    weights = [None] * len(blocks) if source.sample_weight is None else source.sample_weight.to_delayed().tolist()
-    parts = [delayed(_block_sample)(X, w, offset, size, seed, i)
-             for i, (X, w, offset) in enumerate(zip(blocks, weights, source.offsets))]
-    keys, X, w, rows = _compute_tree(dask, source.client, delayed, parts, partial(_merge_samples, size), split_every)
+    keys, X, w, rows = _map_reduce(source, _block_sample, partial(_merge_samples, size), (size, seed), split_every)
     order = np.argsort(rows, kind="stable")
     return X[order], None if source.sample_weight is None else w[order], rows[order]
 
 
-def _block_sample(X: np.ndarray, w: np.ndarray | None, offset: int, size: int, seed: int,
-                  index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _block_sample(X: np.ndarray, w: np.ndarray | None, offset: int, index: int, size: int,
+                  seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     keys = np.random.default_rng([seed, index]).random(X.shape[0])
     if w is not None:
         keys[~(w > 0)] = np.inf  # rows of zero weight are never drawn
@@ -313,19 +308,15 @@ def dask_map_rows(source: DaskSource, row_function: Callable[[np.ndarray], np.nd
 def dask_weighted_sum(source: DaskSource, row_function: Callable[[np.ndarray], np.ndarray],
                       sample_weight: Any = None, split_every: int = SPLIT_EVERY) -> tuple[float, float]:
     """(Σ w·f(x), Σ w) over all rows, f a per-row scalar function, in one pass; w is 1 without weights."""
-    dask, da = _import_dask()
-    delayed = partial(dask.delayed, pure=False)
-    blocks = source.X.to_delayed().ravel().tolist()
-    if sample_weight is None:
-        weights = [None] * len(blocks)
-    else:
-        weights = _aligned_weights(da, sample_weight, source.X, None).to_delayed().tolist()
-    parts = [delayed(_block_weighted_sum)(X, w, row_function) for X, w in zip(blocks, weights)]
-    total, n = _compute_tree(dask, source.client, delayed, parts, _sum_pairs, split_every)
+    _, da = _import_dask()
+    if sample_weight is not None:
+        source = replace(source, sample_weight=_aligned_weights(da, sample_weight, source.X, None))
+    total, n = _map_reduce(source, _block_weighted_sum, _sum_pairs, (row_function,), split_every)
     return float(total), float(n)
 
 
-def _block_weighted_sum(X: np.ndarray, w: np.ndarray | None, row_function: Callable) -> tuple[float, float]:
+def _block_weighted_sum(X: np.ndarray, w: np.ndarray | None, offset: int, index: int,
+                        row_function: Callable) -> tuple[float, float]:
     values = np.asarray(row_function(X), dtype=np.float64)
     if w is None:
         return float(np.sum(values)), float(X.shape[0])
