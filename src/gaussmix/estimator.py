@@ -15,7 +15,7 @@ from .core.em import EMResult, run_em
 from .core.estep import log_resp
 from .core.init import INIT_METHODS, initial_params
 from .core.namespace import array_namespace, to_numpy
-from .core.params import COVARIANCE_TYPES, GaussianParams
+from .core.params import COVARIANCE_TYPES, GaussianParams, n_parameters
 from .exceptions import ConvergenceWarning, DegenerateComponentWarning
 from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, \
     streamed_source
@@ -367,22 +367,20 @@ class GaussianMixture(ParamsMixin):
         n = float(log_prob.shape[0]) if weights is None else float(np.sum(weights))
         return float(np.average(log_prob, weights=weights)), n
 
-    def _n_parameters(self) -> int:
-        """Free parameters of the model: weights (K − 1), means (K·D) and the covariances."""
-        k, d = self.means_.shape
-        covariance = {"full": k * d * (d + 1) / 2, "diag": k * d, "tied": d * (d + 1) / 2,
-                      "spherical": k}[self.covariance_type]
-        return int(covariance + k * d + k - 1)
+    def n_parameters(self) -> int:
+        """Free parameters of the fitted model: weights (K − 1), means (K·D) and the covariances."""
+        self._check_fitted()
+        return n_parameters(self.n_components, self.n_features_in_, self.covariance_type)
 
     def bic(self, X: Any, sample_weight: Any = None) -> float:
         """Bayesian information criterion (lower is better): −2·log L + p·log n, n the (weighted) row count."""
         mean, n = self._mean_log_prob(X, sample_weight)
-        return -2.0 * mean * n + self._n_parameters() * math.log(n)
+        return -2.0 * mean * n + self.n_parameters() * math.log(n)
 
     def aic(self, X: Any, sample_weight: Any = None) -> float:
         """Akaike information criterion (lower is better): −2·log L + 2p."""
         mean, n = self._mean_log_prob(X, sample_weight)
-        return -2.0 * mean * n + 2 * self._n_parameters()
+        return -2.0 * mean * n + 2 * self.n_parameters()
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` rows from the fitted mixture; returns (X, component labels), grouped by component.

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .core.namespace import to_numpy
 from .core.params import GaussianParams
 from .estimator import GaussianMixture
 from .exceptions import NotFittedError
@@ -50,7 +51,7 @@ def to_sklearn(model: GaussianMixture) -> Any:
         params["random_state"] = None
     est = mixture.GaussianMixture(**params)
     for name in FITTED_ARRAYS:
-        setattr(est, name, np.array(getattr(model, name), dtype=np.float64, copy=True))
+        setattr(est, name, np.array(to_numpy(getattr(model, name)), dtype=np.float64, copy=True))  # torch too
     est.converged_ = bool(model.converged_)
     est.n_iter_ = int(model.n_iter_)
     est.lower_bound_ = float(model.lower_bound_)

@@ -23,7 +23,7 @@ import numpy as np
 from .. import _validation as check
 from .._dispatch import mean_of_rows
 from ..core.estep import log_resp
-from ..core.params import COVARIANCE_TYPES, GaussianParams
+from ..core.params import COVARIANCE_TYPES, GaussianParams, n_parameters
 from ..estimator import PARAMETER_RULES, GaussianMixture
 from ..exceptions import ConvergenceWarning, DataSourceError, DegenerateComponentWarning
 from ..executors.local import ChunkSource
@@ -224,13 +224,6 @@ def _in_threads(run: Any, jobs: list[Any], workers: int) -> list[Any]:
         return list(pool.map(run, jobs))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
-    """Free parameters of a mixture: K − 1 weights, K·D means and the covariances of the given type."""
-    k, d = n_components, n_features
-    covariance = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d, "spherical": k}
-    return covariance[covariance_type] + k * d + k - 1
 
 
 def min_variance(covariances: Any, covariance_type: str) -> float:

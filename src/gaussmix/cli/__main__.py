@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-CLI_DEPENDENCIES = ("typer", "rich", "click")
+CLI_DEPENDENCIES = ("typer", "rich")
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ class FitStats:
 
     def criteria(self, model: GaussianMixture) -> dict[str, float]:
         """BIC and AIC from this pass, with the parameter count ``GaussianMixture.bic`` uses."""
-        p = n_parameters(model)
+        p = model.n_parameters()
         return {"bic": -2.0 * self.log_likelihood + p * np.log(self.n), "aic": -2.0 * self.log_likelihood + 2 * p}
 
 
@@ -72,14 +72,6 @@ def fit_stats(model: GaussianMixture, source: FileSource) -> FitStats:
         rows += log_prob.shape[0]
         sizes += np.bincount(labels, weights=w, minlength=model.n_components)
     return FitStats(total, n, rows, sizes)
-
-
-def n_parameters(model: GaussianMixture) -> int:
-    """Free parameters: K - 1 weights, K·D means and the covariances (K·D(D+1)/2 full, D(D+1)/2 tied, ...)."""
-    k, d = np.shape(model.means_)
-    covariance = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d,
-                  "spherical": k}[model.covariance_type]
-    return covariance + k * d + k - 1
 
 
 def sample_rows(source: FileSource, size: int, seed: int | None) -> np.ndarray:

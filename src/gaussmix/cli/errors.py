@@ -13,7 +13,6 @@ import traceback
 import warnings
 from typing import Annotated, Any, Callable
 
-import click
 import typer
 
 from ..exceptions import DataSourceError, ModelFileError, NotFittedError
@@ -71,7 +70,8 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             warnings.showwarning = _show_warning
             try:
                 return command(*args, **kwargs)
-            except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            # typer's own errors (its vendored click's usage errors derive from TyperException) report themselves.
+            except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
                 raise
             except BaseException as exc:  # noqa: BLE001 -- the CLI's single error mapper
                 raise typer.Exit(exit_code_of(exc, debug)) from None

@@ -92,6 +92,13 @@ class GaussianParams:
         )
 
 
+def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
+    """Free parameters of a mixture: K − 1 weights, K·D means and the covariances of the given type."""
+    k, d = n_components, n_features
+    covariance = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d, "spherical": k}
+    return covariance[covariance_type] + k * d + k - 1
+
+
 def log_det_cholesky(prec_chol: Any, covariance_type: str, n_features: int) -> Any:
     """log|det P| of triangular precision Cholesky factors: (K,) for full/diag/spherical, scalar for tied."""
     xp = array_namespace(prec_chol)
