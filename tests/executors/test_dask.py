@@ -91,9 +91,13 @@ def test_dask_dataframe_fit_equals_in_memory_and_keeps_column_names(scheduler, r
     X = blobs(rng, n=1200, d=3, k=3)
     frame = pd.DataFrame(X, columns=["x", "y", "z"])
     kw = fitted_init(X, 3, "diag")
-    fitted = GaussianMixture(**kw).fit(dd.from_pandas(frame, npartitions=5))
+    lazy_frame = dd.from_pandas(frame, npartitions=5)
+    fitted = GaussianMixture(**kw).fit(lazy_frame)
     assert_same_fit(fitted, GaussianMixture(**kw).fit(X))
     assert list(fitted.feature_names_in_) == ["x", "y", "z"]
+    np.testing.assert_array_equal(fitted.predict(lazy_frame).compute(), fitted.predict(X))
+    with pytest.raises(ValueError, match=r"X has feature names \['x', 'y', 'w'\], but GaussianMixture was fitted"):
+        fitted.predict(dd.from_pandas(frame.rename(columns={"z": "w"}), npartitions=2))
 
 
 def test_worst_explained_rows_carry_global_row_indices(scheduler, rng):
