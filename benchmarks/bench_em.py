@@ -220,7 +220,7 @@ def environment() -> str:
             f"BLAS: {blas}\n{env}; load average before the run {os.getloadavg()[0]:.2f}")
 
 
-def make_data_lean(case: Case, seed: int = 0, block: int = 1_000_000) -> np.ndarray:
+def make_data_lean(case: Case, seed: int = 0, block: int = 100_000) -> np.ndarray:
     """``make_data``'s mixture written block by block into a float32 array, so its peak memory is the array's."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(0, 3, (case.k, case.d))
@@ -277,15 +277,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.big:
         print(run_big(), flush=True)
         return
-    peaks = {dt: gemm_peak(dt) for dt in ("float32", "float64")}
-    print(f"GEMM peak, {os.cpu_count()} threads: DGEMM {peaks['float64']:.0f} GFLOP/s, "
-          f"SGEMM {peaks['float32']:.0f} GFLOP/s", flush=True)
+    # Other processes share this machine: the peak is re-measured before every case and the best kept.
+    peaks = {"float32": 0.0, "float64": 0.0}
     wanted = args.cases.split(",")
     rows = []
     for case in (c for c in CASES if c.name in wanted):
+        peaks = {dt: max(peaks[dt], gemm_peak(dt)) for dt in peaks}
         rows.extend(run_cases([case], args.repeats, args.max_iter, not args.no_memory, peaks))
         print(format_table(rows[-1:]).splitlines()[-1], flush=True)
-    print()
+    for row in rows:
+        row["peak_gflops"] = peaks[row["dtype"]]
+    print(f"\nGEMM peak (best of the run), {os.cpu_count()} threads: DGEMM {peaks['float64']:.0f} GFLOP/s, "
+          f"SGEMM {peaks['float32']:.0f} GFLOP/s; load average after the run {os.getloadavg()[0]:.2f}")
     print(format_table(rows))
 
 
