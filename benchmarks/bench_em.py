@@ -258,11 +258,13 @@ def run_big(n: int = 10_000_000, d: int = 8, k: int = 8) -> str:
     t1 = _timed(lambda: _fit(GaussianMixture(k, tol=0.0, max_iter=1, weights_init=gm.weights_,
                                              means_init=gm.means_, precisions_init=gm.precisions_), X))
     t3 = _timed(lambda: _fit(em, X))
+    em_mb = _peak_extra_mb(em, X)
     return (f"fit + predict, N={n:,} D={d} K={k} float32 full, default init (k-means on all rows):\n"
             f"  fit {fit_s:.1f} s ({gm.n_iter_} EM iterations, converged={gm.converged_}); EM alone "
             f"{(t3 - t1) / 2:.2f} s per iteration; predict {predict_s:.1f} s\n"
             f"  peak RSS: {rss_data:.0f} MB after making the data ({X.nbytes / 2**20:.0f} MB), {rss_fit:.0f} MB "
-            f"after fit, {rss_predict:.0f} MB after predict (its labels: {labels.nbytes / 2**20:.0f} MB)")
+            f"after fit, {rss_predict:.0f} MB after predict (its labels: {labels.nbytes / 2**20:.0f} MB)\n"
+            f"  peak extra memory of the EM iterations alone (tracemalloc, given init): {em_mb:.0f} MB")
 
 
 def main(argv: list[str] | None = None) -> None:
