@@ -265,7 +265,7 @@ def test_interrupted_fit_keeps_the_last_complete_parameters(rng, monkeypatch):
 
     monkeypatch.setattr(GaussianMixture, "_accumulator", flaky)
     gm = GaussianMixture(2, random_state=0, tol=0.0, max_iter=50)
-    with pytest.warns(ConvergenceWarning, match="interrupted after 3"), pytest.raises(KeyboardInterrupt):
+    with pytest.warns(ConvergenceWarning, match="interrupted; keeping the best parameters so far \(3 iteration"), pytest.raises(KeyboardInterrupt):
         gm.fit(X)
     assert gm.n_iter_ == 3 and not gm.converged_
     assert np.all(np.isfinite(gm.means_))
@@ -276,3 +276,25 @@ def test_verbose_prints_progress(rng, capsys):
         blobs(rng, n=100, d=2, k=2))
     out = capsys.readouterr().out
     assert "Initialization 0" in out and "Iteration 3" in out and "ll change" in out
+
+
+def test_interrupt_in_a_later_initialisation_still_stops_the_fit(rng, monkeypatch):
+    X = blobs(rng, n=300, d=2, k=2)
+    real = GaussianMixture._accumulator
+    calls = {"n": 0}
+
+    def flaky(self, source):
+        accumulate = real(self, source)
+
+        def wrapped(params):
+            calls["n"] += 1
+            if calls["n"] == 8:  # inside the second initialisation (the first stops after 5 iterations)
+                raise KeyboardInterrupt
+            return accumulate(params)
+        return wrapped
+
+    monkeypatch.setattr(GaussianMixture, "_accumulator", flaky)
+    gm = GaussianMixture(2, random_state=0, tol=0.0, max_iter=5, n_init=3)
+    with pytest.warns(ConvergenceWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
+        gm.fit(X)
+    assert gm.n_iter_ == 5  # the completed first initialisation is kept

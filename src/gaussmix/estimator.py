@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import math
-import time
-import warnings
 from typing import Any, Callable
 
 import numpy as np
 
 from . import _validation as check
 from ._base import ParamsMixin
+from ._reporting import iteration_printer, warn_fit_outcome
 from .core.em import EMResult, run_em
 from .core.estep import log_resp
 from .core.init import INIT_METHODS, initial_params
 from .core.namespace import array_namespace, to_numpy
 from .core.params import COVARIANCE_TYPES, GaussianParams, n_parameters
-from .exceptions import ConvergenceWarning, DegenerateComponentWarning
 from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, \
     streamed_source
 from .executors.local import ArraySource, ChunkSource, default_chunk_rows
@@ -165,23 +163,28 @@ class GaussianMixture(ParamsMixin):
         init_data, init_weight = self._init_rows(source, rng) if needs_rows else (None, None)
         accumulate = self._accumulator(source)
         best: EMResult | None = None
+        interrupted = False
         for init in range(1 if warm else self.n_init):
-            self._say(1, f"Initialization {init}")
+            if self.verbose:
+                print(f"Initialization {init}")
             if warm:
                 params0, bound0 = self._params(), self.lower_bound_
             else:
                 params0, bound0 = self._initial_params(init_data, init_weight, user_init, rng), -math.inf
             params0 = self._params_for(source, params0)  # user arrays, warm starts: into the data's namespace
             result = run_em(accumulate, params0, reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
-                            lower_bound0=bound0, on_iteration=self._iteration_reporter(on_iteration))
-            self._say(1, f"Initialization {'converged' if result.converged else 'did not converge'}.")
+                            lower_bound0=bound0,
+                            on_iteration=iteration_printer(self.verbose, self.verbose_interval, on_iteration))
+            if self.verbose:
+                print(f"Initialization {'converged' if result.converged else 'did not converge'}.")
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
-            if result.interrupted:
+            if result.interrupted:  # keep the best initialisation so far, whichever was interrupted
+                interrupted = True
                 break
-        self._warn_about(best)
+        warn_fit_outcome(best, interrupted=interrupted, max_iter=self.max_iter, tol=self.tol)
         self._set_fitted(best, source.n_features, feature_names)
-        if best.interrupted:
+        if interrupted:
             raise KeyboardInterrupt
         return self
 
@@ -241,47 +244,6 @@ class GaussianMixture(ParamsMixin):
 
     def _check_init_arrays(self, n_features: int) -> dict[str, np.ndarray]:
         return check.check_init_arrays(self, n_features)
-
-    # -- reporting -----------------------------------------------------------------------------------------
-
-    def _say(self, level: int, message: str) -> None:
-        if self.verbose >= level:
-            print(message)
-
-    def _iteration_reporter(self, on_iteration: Callable[[int, float], None] | None = None):
-        if not self.verbose:
-            return on_iteration
-        state = {"time": time.perf_counter(), "bound": -math.inf}
-
-        def report(n_iter: int, lower_bound: float) -> None:
-            now = time.perf_counter()
-            if n_iter % self.verbose_interval == 0:
-                if self.verbose >= 2:
-                    print(f"  Iteration {n_iter}\t time lapse {now - state['time']:.5f}s\t "
-                          f"ll change {lower_bound - state['bound']:.5f}")
-                else:
-                    print(f"  Iteration {n_iter}")
-                state["time"] = now
-            state["bound"] = lower_bound
-            if on_iteration is not None:
-                on_iteration(n_iter, lower_bound)
-
-        return report
-
-    def _warn_about(self, result: EMResult) -> None:
-        for event in result.reseeds:
-            r = event.reseed
-            where = f"row {r.row}, the worst-explained point" if r.row >= 0 else "a data point"
-            warnings.warn(f"Component {r.component} {r.reason} at iteration {event.n_iter}; re-seeded at {where}.",
-                          DegenerateComponentWarning, stacklevel=3)
-        if result.interrupted:
-            warnings.warn(f"Fit interrupted after {result.n_iter} iteration(s); keeping the best parameters so far.",
-                          ConvergenceWarning, stacklevel=3)
-        elif not result.converged and self.max_iter > 0:
-            warnings.warn(
-                f"Best performing initialization did not converge in {self.max_iter} iterations "
-                f"(last change of the mean log-likelihood above tol={self.tol:g}). Increase max_iter or tol, "
-                "try other init parameters, or check for degenerate data.", ConvergenceWarning, stacklevel=3)
 
     def _set_fitted(self, result: EMResult, n_features: int, feature_names: tuple[str, ...] | None) -> None:
         """Assign every fitted attribute at once, so a failed fit leaves the estimator as it was."""
