@@ -240,5 +240,5 @@ def test_default_blocks_are_bounded_in_rows_and_bytes():
 
     for d, k in ((2, 1), (16, 16), (60, 2048), (500, 4096)):
         rows = default_chunk_rows(d, k)
-        assert 256 <= rows <= 16384
+        assert 256 <= rows <= 8192
         assert rows * (8 * (d + 4) + 4 * k) <= max(BLOCK_BYTES, 256 * (8 * (d + 4) + 4 * k))

@@ -52,7 +52,7 @@ def default_chunk_rows(n_features: int, n_components: int) -> int:
     to amortise its fixed costs and small enough that two threads share the blocks evenly.
     """
     per_row = 8 * (n_features + 4) + 4 * n_components
-    return int(np.clip(BLOCK_BYTES // per_row, 256, 16384))
+    return int(np.clip(BLOCK_BYTES // per_row, 256, 8192))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
