@@ -88,7 +88,7 @@ def test_fast_resp_stats_match_the_reference(rng, dtype, kind):
     assert_stats_close(fast, reference, 1e-12)
 
 
-@pytest.mark.parametrize(("kind", "form"), [kf for kf in KINDS_AND_FORMS])
+@pytest.mark.parametrize(("kind", "form"), KINDS_AND_FORMS)
 def test_fast_path_keeps_covariances_of_data_far_from_the_origin(rng, kind, form):
     """At X + 1e6 the uncentred E[x²] − μ² would keep no digit; the centred statistics keep the covariances."""
     X, params = mixture_case(rng, kind, n=3000, offset=1e6)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from . import fast_estep
 from .density import logsumexp, weighted_log_prob
 from .namespace import array_namespace, is_numpy
