@@ -242,3 +242,35 @@ def test_default_blocks_are_bounded_in_rows_and_bytes():
         rows = default_chunk_rows(d, k)
         assert 256 <= rows <= 8192
         assert rows * (8 * (d + 4) + 4 * k) <= max(BLOCK_BYTES, 256 * (8 * (d + 4) + 4 * k))
+
+
+@pytest.mark.parametrize("kind", COVARIANCE_TYPES)
+def test_float32_fits_match_scikit_learn_from_the_same_init(rng, kind):
+    import warnings
+
+    from sklearn.mixture import GaussianMixture as SklearnGM
+
+    from gaussmix import GaussianMixture
+
+    X, params = mixture_case(rng, kind, n=3000)
+    X = X.astype(np.float32)
+    init = dict(weights_init=params.weights, means_init=params.means, precisions_init=params.precisions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = GaussianMixture(3, covariance_type=kind, tol=0.0, max_iter=10, **init).fit(X)
+        theirs = SklearnGM(3, covariance_type=kind, tol=0.0, max_iter=10, **init).fit(X)
+    for name in ("weights_", "means_", "covariances_"):
+        desired = getattr(theirs, name)
+        np.testing.assert_allclose(getattr(ours, name), desired, rtol=0, atol=1e-3 * np.max(np.abs(desired)))
+
+
+def test_without_threadpoolctl_blocks_run_serially_and_agree(rng, monkeypatch):
+    from gaussmix.executors import local
+
+    X, params = mixture_case(rng, "diag", n=3000)
+    source = ArraySource(X, None, chunk_rows=500)
+    with_threads = local_accumulator(source)(params)
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import now raises ImportError
+    assert local.default_workers() == 1
+    serial = local_accumulator(source)(params)
+    assert_stats_close(serial, with_threads, 1e-12)  # multi-threaded BLAS may round differently
