@@ -18,7 +18,7 @@ def log_resp(X: Any, params: GaussianParams) -> tuple[Any, Any]:
 
     NumPy arrays take the one-GEMM-per-block path of ``fast_estep``; other namespaces the per-component reference.
     """
-    if is_numpy(array_namespace(X)):
+    if _fast(X):
         return fast_estep.fast_log_resp(X, params)
     return log_resp_reference(X, params)
 
@@ -39,8 +39,7 @@ def chunk_stats(
     row, so the worst-explained rows the statistics carry can be named in messages. NumPy arrays take the fused
     path of ``fast_estep`` (one feature block per row block feeds both the densities and the statistics).
     """
-    xp = array_namespace(X)
-    if is_numpy(xp):
+    if _fast(X):
         return fast_estep.fast_chunk_stats(X, params, sample_weight, row_offset)
     return chunk_stats_reference(X, params, sample_weight, row_offset)
 
@@ -80,8 +79,7 @@ def resp_stats(
     The log-likelihood and worst rows are left empty; this is the part of the E-step that hard (k-means) or
     random initialisations share. Accumulates in float64.
     """
-    xp = array_namespace(X)
-    if is_numpy(xp):
+    if _fast(X):
         return fast_estep.fast_resp_stats(X, resp, sample_weight, center, covariance_type)
     return resp_stats_reference(X, resp, sample_weight, center, covariance_type)
 
@@ -114,6 +112,11 @@ def resp_stats_reference(
     zero = SufficientStats.zeros(n_components, n_features, covariance_type, center)
     n = xp.sum(nk) if sample_weight is None else xp.sum(xp.asarray(sample_weight, dtype=xp.float64))
     return replace(zero, n=n, resp_sum=nk, first=first, second=second)
+
+
+def _fast(X: Any) -> bool:
+    """Whether X takes the NumPy fast path: a float32/float64 NumPy array (anything else, the reference)."""
+    return is_numpy(array_namespace(X)) and getattr(X, "dtype", None) is not None and X.dtype.char in "fd"
 
 
 def _lowest(xp: Any, values: Any, count: int) -> tuple[Any, Any]:
