@@ -54,13 +54,19 @@ def check_data(
 
 def check_finite(array: np.ndarray, name: str, feature_names: tuple[str, ...] | None = None,
                  row_offset: int = 0) -> None:
-    """Raise a ValueError naming the first row and column holding NaN or infinity."""
-    if np.isfinite(array).all():
-        return
-    row, col = np.unravel_index(int(np.argmin(np.isfinite(array))), array.shape)
-    what = "NaN" if np.isnan(array[row, col]) else "infinity"
-    column = f"column {feature_names[col]!r} (index {col})" if feature_names else f"column {col}"
-    raise ValueError(f"{name} contains {what} at row {row + row_offset}, {column}.")
+    """Raise a ValueError naming the first row and column holding NaN or infinity.
+
+    Checked in row blocks, so the check needs a few MB whatever the number of rows.
+    """
+    step = max(1, 2**20 // max(1, array.shape[1]))
+    for start in range(0, array.shape[0], step):
+        block = array[start:start + step]
+        finite = np.isfinite(block)
+        if not finite.all():
+            row, col = np.unravel_index(int(np.argmin(finite)), block.shape)
+            what = "NaN" if np.isnan(block[row, col]) else "infinity"
+            column = f"column {feature_names[col]!r} (index {col})" if feature_names else f"column {col}"
+            raise ValueError(f"{name} contains {what} at row {start + row + row_offset}, {column}.")
 
 
 def _is_sparse(X: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 from collections import deque
@@ -155,8 +156,15 @@ def map_blocks(function: Callable[[Chunk], R], chunks: Iterable[Chunk], n_worker
 
 def _single_threaded_blas() -> contextlib.AbstractContextManager:
     """BLAS limited to one thread while blocks run in parallel (threadpoolctl; a no-op without it)."""
+    controller = _blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, found once: a fresh scan costs milliseconds per pass."""
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+        return None
+    return ThreadpoolController()
