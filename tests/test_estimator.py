@@ -248,8 +248,8 @@ def test_max_iter_zero_keeps_the_initialisation(rng):
     assert gm.n_iter_ == 0 and not gm.converged_
 
 
-def test_interrupted_fit_keeps_the_last_complete_parameters(rng, monkeypatch):
-    X = blobs(rng, n=300, d=2, k=2)
+def interrupt_on_pass(monkeypatch, n_pass: int) -> None:
+    """Make the fit's data pass number ``n_pass`` (counted over all initialisations) raise KeyboardInterrupt."""
     real = GaussianMixture._accumulator
     calls = {"n": 0}
 
@@ -258,14 +258,20 @@ def test_interrupted_fit_keeps_the_last_complete_parameters(rng, monkeypatch):
 
         def wrapped(params):
             calls["n"] += 1
-            if calls["n"] == 4:
+            if calls["n"] == n_pass:
                 raise KeyboardInterrupt
             return accumulate(params)
         return wrapped
 
     monkeypatch.setattr(GaussianMixture, "_accumulator", flaky)
+
+
+def test_interrupted_fit_keeps_the_last_complete_parameters(rng, monkeypatch):
+    X = blobs(rng, n=300, d=2, k=2)
+    interrupt_on_pass(monkeypatch, 4)
     gm = GaussianMixture(2, random_state=0, tol=0.0, max_iter=50)
-    with pytest.warns(ConvergenceWarning, match="interrupted; keeping the best parameters so far \(3 iteration"), pytest.raises(KeyboardInterrupt):
+    with pytest.warns(ConvergenceWarning, match=r"interrupted; keeping the best parameters so far \(3 iteration"), \
+            pytest.raises(KeyboardInterrupt):
         gm.fit(X)
     assert gm.n_iter_ == 3 and not gm.converged_
     assert np.all(np.isfinite(gm.means_))
@@ -280,20 +286,7 @@ def test_verbose_prints_progress(rng, capsys):
 
 def test_interrupt_in_a_later_initialisation_still_stops_the_fit(rng, monkeypatch):
     X = blobs(rng, n=300, d=2, k=2)
-    real = GaussianMixture._accumulator
-    calls = {"n": 0}
-
-    def flaky(self, source):
-        accumulate = real(self, source)
-
-        def wrapped(params):
-            calls["n"] += 1
-            if calls["n"] == 8:  # inside the second initialisation (the first stops after 5 iterations)
-                raise KeyboardInterrupt
-            return accumulate(params)
-        return wrapped
-
-    monkeypatch.setattr(GaussianMixture, "_accumulator", flaky)
+    interrupt_on_pass(monkeypatch, 8)  # inside the second initialisation (the first stops after 5 iterations)
     gm = GaussianMixture(2, random_state=0, tol=0.0, max_iter=5, n_init=3)
     with pytest.warns(ConvergenceWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
         gm.fit(X)
