@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from matplotlib.image import imread
 
 import gaussmix
@@ -56,15 +55,6 @@ def assert_png(path: Path, size: tuple[int, int]) -> None:
     pixels = imread(path)
     assert pixels.shape[:2] == size
     assert pixels[..., :3].std() > 0.05
-
-
-@pytest.fixture
-def faithful_csv(tmp_path) -> Path:
-    """Old Faithful with a header row and an id column that is not a feature."""
-    frame = pd.read_csv(DATA / "faithful.csv")
-    frame.insert(0, "id", np.arange(len(frame)))
-    frame.to_csv(tmp_path / "faithful.csv", index=False)
-    return tmp_path / "faithful.csv"
 
 
 def test_fit_info_score_predict_sample_plot_on_a_csv_agree_with_the_library(tmp_path, faithful_csv):

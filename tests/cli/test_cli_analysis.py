@@ -27,14 +27,6 @@ def gaussmix_cli(*args: str | Path, cwd: Path, expect: int = 0) -> subprocess.Co
     return done
 
 
-@pytest.fixture
-def faithful_csv(tmp_path) -> Path:
-    frame = pd.read_csv(DATA / "faithful.csv")
-    frame.insert(0, "id", np.arange(len(frame)))
-    frame.to_csv(tmp_path / "faithful.csv", index=False)
-    return tmp_path / "faithful.csv"
-
-
 def test_select_prints_the_librarys_table_saves_the_best_and_plots(tmp_path, faithful_csv):
     done = gaussmix_cli("select", faithful_csv, "-c", "eruptions,waiting", "-k", "1-3", "-t", "full,tied",
                         "--reg-covar", "1e-3", "--seed", "0", "-o", "best.npz", "--plot", "bic.png", "--json",

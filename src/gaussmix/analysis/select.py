@@ -264,6 +264,19 @@ def uncertainty(model: Any, X: Any) -> Any:
     return 1.0 - proba.max(axis=1)
 
 
+def candidate_note(result: SelectionResult, index: int) -> str:
+    """Why a table row stands out: best, failed (with the reason), variance at the floor, re-seeds."""
+    c = result.table[index]
+    if c.error is not None:
+        return f"failed: {c.error}"
+    notes = ["best"] if index == result.best_index else []
+    if c.at_floor:
+        notes.append(f"variance at floor ({c.min_variance:.3g} < {result.floor_factor:g}·reg_covar)")
+    if c.n_reseeds:
+        notes.append(f"{c.n_reseeds} re-seed(s)")
+    return "; ".join(notes)
+
+
 def format_table(result: SelectionResult) -> str:
     """The selection table as aligned text, the best row and the flagged ones marked."""
     name = result.criterion.upper()
@@ -273,13 +286,7 @@ def format_table(result: SelectionResult) -> str:
              f"{'K':>3} {'type':<9} {'mclust':<6} {'log-lik':>12} {'params':>6} {'BIC':>12} {'AIC':>12} "
              f"{'ICL':>12} {'conv':>4} {'iter':>5} {'seconds':>8}  note"]
     for i, c in enumerate(result.table):
-        note = "best" if i == result.best_index else ""
-        if c.error is not None:
-            note = f"failed: {c.error}"
-        elif c.at_floor:
-            note = f"variance at floor ({c.min_variance:.3g} < {result.floor_factor:g}·reg_covar)"
-        if c.n_reseeds and c.error is None:
-            note += f"{'; ' if note else ''}{c.n_reseeds} re-seed(s)"
+        note = candidate_note(result, i)
         lines.append(f"{c.n_components:>3} {c.covariance_type:<9} {c.mclust_name:<6} {c.log_likelihood:>12.4f} "
                      f"{c.n_parameters:>6} {c.bic:>12.4f} {c.aic:>12.4f} {c.icl:>12.4f} "
                      f"{'yes' if c.converged else 'no':>4} {c.n_iter:>5} {c.seconds:>8.3f}  {note}".rstrip())

@@ -11,6 +11,7 @@ import typer
 
 from ..analysis import OutlierDetector, select
 from ..analysis.outliers import conformal_p_values
+from ..analysis.select import candidate_note
 from ..io.writers import open_writer
 from . import data, figures, progress, render
 from .options import (FIGURE_SUFFIXES, ChunkRows, Columns, CovarianceType, Data, Json, Quiet, Seed, TableOutput,
@@ -145,11 +146,7 @@ def print_selection(result: Any) -> None:
     for column in ("K", "type", "mclust", "log-lik", "params", "BIC", "AIC", "ICL", "conv", "iter", "s", "note"):
         table.add_column(column, justify="left" if column in ("type", "mclust", "note") else "right")
     for i, c in enumerate(result.table):
-        note = "best" if i == result.best_index else ""
-        if c.error is not None:
-            note = f"failed: {c.error}"
-        elif c.at_floor:
-            note = f"variance at floor ({c.min_variance:.2g})"
+        note = candidate_note(result, i)
         table.add_row(str(c.n_components), c.covariance_type, c.mclust_name, f"{c.log_likelihood:.2f}",
                       str(c.n_parameters), f"{c.bic:.2f}", f"{c.aic:.2f}", f"{c.icl:.2f}",
                       "yes" if c.converged else "no", str(c.n_iter), f"{c.seconds:.2f}", note,
