@@ -47,3 +47,14 @@ def blobs(rng: np.random.Generator, n: int = 600, d: int = 3, k: int = 3, spread
         a = rng.normal(size=(d, d)) * 0.5 + np.eye(d)
         rows.append(rng.normal(size=(n // k, d)) @ a.T + means[j])
     return rng.permutation(np.vstack(rows))
+
+
+@pytest.fixture
+def faithful_csv(tmp_path) -> Path:
+    """Old Faithful as a CSV with a header row and an id column that is not a feature (for the CLI tests)."""
+    import pandas as pd
+
+    frame = pd.read_csv(DATA / "faithful.csv")
+    frame.insert(0, "id", np.arange(len(frame)))
+    frame.to_csv(tmp_path / "faithful.csv", index=False)
+    return tmp_path / "faithful.csv"
