@@ -21,7 +21,7 @@ from scipy import stats
 from conftest import blobs
 from gaussmix import GaussianMixture, write_predictions
 from gaussmix.core.estep import chunk_stats
-from gaussmix.core.params import COVARIANCE_TYPES, GaussianParams
+from gaussmix.core.params import COVARIANCE_TYPES
 from gaussmix.executors.dask import dask_accumulator, dask_sample, dask_source
 from gaussmix.executors.local import ArraySource, local_accumulator
 from test_estimator import assert_same_fit
