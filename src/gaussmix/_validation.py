@@ -8,6 +8,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .core.params import covariance_shape
+
 Rule = Callable[[Any], "str | None"]  # None when the value is valid, else a description of what is expected
 
 
@@ -265,7 +267,7 @@ def check_init_arrays(owner: Any, n_features: int) -> dict[str, np.ndarray]:
     expected_shapes = {
         "weights_init": (k,),
         "means_init": (k, d),
-        "precisions_init": {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[kind],
+        "precisions_init": covariance_shape(kind, k, d),
     }
     for name, shape in expected_shapes.items():
         value = getattr(owner, name)

@@ -92,6 +92,12 @@ class GaussianParams:
         )
 
 
+def covariance_shape(covariance_type: str, n_components: int, n_features: int) -> tuple[int, ...]:
+    """Shape of ``covariances`` (and of ``precisions_cholesky``, the same) for a covariance type: the one table."""
+    k, d = n_components, n_features
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
+
+
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
     """Free parameters of a mixture: K − 1 weights, K·D means and the covariances of the given type."""
     k, d = n_components, n_features

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .namespace import array_namespace, device_kwargs, is_numpy
+from .params import covariance_shape
 
 #: How many of the worst-explained rows the statistics carry, as re-seeding candidates for dead components.
 N_WORST = 8
@@ -45,14 +46,13 @@ class SufficientStats:
         xp = array_namespace(center)
         kw = device_kwargs(xp, center)
         k, d = n_components, n_features
-        second_shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
         f64 = xp.float64
         return cls(
             n=xp.zeros((), dtype=f64, **kw),
             log_likelihood=xp.zeros((), dtype=f64, **kw),
             resp_sum=xp.zeros((k,), dtype=f64, **kw),
             first=xp.zeros((k, d), dtype=f64, **kw),
-            second=xp.zeros(second_shape, dtype=f64, **kw),
+            second=xp.zeros(covariance_shape(covariance_type, k, d), dtype=f64, **kw),
             center=center,
             covariance_type=covariance_type,
             worst_log_prob=xp.zeros((0,), dtype=f64, **kw),

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.params import COVARIANCE_TYPES, GaussianParams
+from ..core.params import COVARIANCE_TYPES, GaussianParams, covariance_shape
 from ..exceptions import ModelFileError
 
 FORMAT_NAME = "gaussmix-model"
@@ -244,7 +244,7 @@ def _sizes(means: np.ndarray) -> tuple[int, int]:
 def _check_params(arrays: dict[str, np.ndarray], covariance_type: str, n_components: int, n_features: int) -> None:
     """Raise _Invalid naming the first array (and component) that cannot be a valid GaussianParams."""
     K, D = n_components, n_features
-    cov_shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[covariance_type]
+    cov_shape = covariance_shape(covariance_type, K, D)
     expected = {"weights": (K,), "means": (K, D), "covariances": cov_shape, "precisions_cholesky": cov_shape}
     for name in PARAM_ARRAYS:
         a = arrays[name]
