@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import reduce
 from operator import add
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
+from ..core.chunks import Chunk, ChunkSource  # re-exported: callers still import them from here
 from ..core.estep import chunk_stats
 from ..core.params import GaussianParams
 from ..core.stats import SufficientStats
@@ -24,26 +25,6 @@ BLOCK_BYTES = 16 * 2**20
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class Chunk(NamedTuple):
-    """One block of rows: its first global row, the rows (rows, n_features) and their weights (or None)."""
-
-    offset: int
-    X: Any
-    sample_weight: Any
-
-
-@runtime_checkable
-class ChunkSource(Protocol):
-    """Data read as row blocks, one pass per call of ``chunks()``; each block already checked for bad values."""
-
-    n_features: int
-    feature_names: tuple[str, ...] | None
-    n_rows: int | None
-    dtype: np.dtype
-
-    def chunks(self) -> Iterator[Chunk]: ...
 
 
 def default_chunk_rows(n_features: int, n_components: int) -> int:

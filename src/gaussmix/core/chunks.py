@@ -1,0 +1,37 @@
+"""Chunk and ChunkSource: the row blocks every data source yields, and every executor maps.
+
+Both ``gaussmix.io`` (file readers) and ``gaussmix.executors`` meet this protocol; it lives in ``core`` so that
+neither imports the other.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["Chunk", "ChunkSource"]
+
+
+class Chunk(NamedTuple):
+    """One block of rows: its first global row, the rows (rows, n_features) and their weights (or None)."""
+
+    offset: int
+    X: Any
+    sample_weight: Any
+
+
+@runtime_checkable
+class ChunkSource(Protocol):
+    """Data read as row blocks, one pass per call of ``chunks()``; each block already checked for bad values.
+
+    Blocks come in row order, their X of ``dtype`` (float32 or float64) and finite, their weights non-negative
+    float64 or None; ``n_rows`` is None when unknown before a pass (CSV).
+    """
+
+    n_features: int
+    feature_names: tuple[str, ...] | None
+    n_rows: int | None
+    dtype: np.dtype
+
+    def chunks(self) -> Iterator[Chunk]: ...
