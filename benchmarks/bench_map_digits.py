@@ -3,7 +3,7 @@
 scikit-learn's digits (1797 images of 8×8 pixels, scaled to [0, 1]) split 50/50 within each class. A diagonal
 UBM (reg_covar=1e-2) is fitted to every training image; each class's model is the UBM with MAP-adapted means
 (relevance factor 16) from that class's training images. Trials: every test image against every class model,
-scored by the log-likelihood ratio of that single image (``log_likelihood_ratio(x[None], model, ubm)``), 1 target
+scored by the log-likelihood ratio of that single image (``log_likelihood_ratio(model, ubm, x[None])``), 1 target
 and 9 non-target trials per image. Reported: equal error rate per UBM size over five splits, and the largest
 relative error of top-5 fast scoring against exact scoring, each class's test images taken as one utterance.
 For contrast, top-C error on heavily overlapping synthetic "speech" frames (32 phone-like diagonal Gaussians in
@@ -46,12 +46,12 @@ def trial(X: np.ndarray, y: np.ndarray, n_components: int, seed: int) -> tuple[f
                           max_iter=200).fit(X[train])
     models = [map_adapt(ubm, X[train & (y == c)], relevance_factor=RELEVANCE_FACTOR, update="m") for c in range(10)]
     test, labels = X[~train], y[~train]
-    scores = np.array([[log_likelihood_ratio(x[None], model, ubm) for model in models] for x in test])
+    scores = np.array([[log_likelihood_ratio(model, ubm, x[None]) for model in models] for x in test])
     eer = equal_error_rate(scores.ravel(), (labels[:, None] == np.arange(10)).ravel())
     worst = 0.0
     for c, model in enumerate(models):
-        exact = log_likelihood_ratio(test[labels == c], model, ubm)
-        fast = log_likelihood_ratio(test[labels == c], model, ubm, top_c=5)
+        exact = log_likelihood_ratio(model, ubm, test[labels == c])
+        fast = log_likelihood_ratio(model, ubm, test[labels == c], top_c=5)
         worst = max(worst, abs(fast - exact) / abs(exact))
     return eer, worst, time.perf_counter() - start
 
@@ -93,8 +93,8 @@ def overlapping_top_c(top_cs: tuple[int, ...] = (5, 10, 20), seed: int = 0) -> d
     for c in top_cs:
         errors = []
         for model, test in trials:
-            exact = log_likelihood_ratio(test, model, ubm)
-            errors.append(abs(log_likelihood_ratio(test, model, ubm, top_c=c) - exact) / abs(exact))
+            exact = log_likelihood_ratio(model, ubm, test)
+            errors.append(abs(log_likelihood_ratio(model, ubm, test, top_c=c) - exact) / abs(exact))
         worst[c] = max(errors)
     return worst
 

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import blobs
 from gaussmix import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture, NotFittedError
+import gaussmix.estimator as estimator_module
 from gaussmix.core.params import COVARIANCE_TYPES
 from strategies import random_params
 
@@ -250,11 +251,11 @@ def test_max_iter_zero_keeps_the_initialisation(rng):
 
 def interrupt_on_pass(monkeypatch, n_pass: int) -> None:
     """Make the fit's data pass number ``n_pass`` (counted over all initialisations) raise KeyboardInterrupt."""
-    real = GaussianMixture._accumulator
+    real = estimator_module.accumulator
     calls = {"n": 0}
 
-    def flaky(self, source):
-        accumulate = real(self, source)
+    def flaky(source):
+        accumulate = real(source)
 
         def wrapped(params):
             calls["n"] += 1
@@ -263,7 +264,7 @@ def interrupt_on_pass(monkeypatch, n_pass: int) -> None:
             return accumulate(params)
         return wrapped
 
-    monkeypatch.setattr(GaussianMixture, "_accumulator", flaky)
+    monkeypatch.setattr(estimator_module, "accumulator", flaky)
 
 
 def test_interrupted_fit_keeps_the_last_complete_parameters(rng, monkeypatch):
@@ -291,3 +292,32 @@ def test_interrupt_in_a_later_initialisation_still_stops_the_fit(rng, monkeypatc
     with pytest.warns(ConvergenceWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
         gm.fit(X)
     assert gm.n_iter_ == 5  # the completed first initialisation is kept
+
+
+def test_interrupt_in_a_later_initialisations_kmeans_keeps_the_finished_ones(rng, monkeypatch):
+    X = blobs(rng, n=300, d=2, k=2)
+    real = estimator_module.initial_params
+    calls = {"n": 0}
+
+    def interrupted_second_time(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # Ctrl-C while the second initialisation runs its k-means
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(estimator_module, "initial_params", interrupted_second_time)
+    gm = GaussianMixture(2, random_state=0, tol=0.0, max_iter=5, n_init=2)
+    with pytest.warns(ConvergenceWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
+        gm.fit(X)
+    assert gm.n_iter_ == 5 and np.all(np.isfinite(gm.means_))  # the first initialisation's fit is kept
+
+
+def test_interrupt_before_any_initialisation_finishes_leaves_the_estimator_unfitted(rng, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(estimator_module, "initial_params", interrupted)
+    gm = GaussianMixture(2, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        gm.fit(blobs(rng, n=100, d=2, k=2))
+    assert not hasattr(gm, "means_")

@@ -1,9 +1,10 @@
 """gaussmix: Gaussian mixture models by exact EM over sufficient statistics."""
 
+from ._version import __version__
 from .analysis import OutlierDetector, log_likelihood_ratio, map_adapt, select, uncertainty
 from .core.params import GaussianParams
 from .core.stats import SufficientStats
-from .estimator import GaussianMixture
+from .estimator import GaussianMixture, load
 from .exceptions import (
     ConvergenceWarning,
     DataSourceError,
@@ -12,10 +13,7 @@ from .exceptions import (
     NotFittedError,
 )
 from .io.sources import open_data
-from .persistence import load
 from .predictions import write_predictions
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",

@@ -1,63 +1,40 @@
-"""ParamsMixin: scikit-learn's get_params/set_params/repr contract, without depending on scikit-learn."""
+"""What every gaussmix estimator shares at the edge: the one "is fitted" check, and parameters from attributes."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-from .exceptions import not_fitted_error
+from . import _validation as check
+from .core.params import GaussianParams
+from .exceptions import NotFittedError
+
+#: The fitted attributes that hold a mixture's parameters, in GaussianParams' order.
+PARAMETER_ATTRIBUTES = ("weights_", "means_", "covariances_", "precisions_cholesky_")
 
 
-class ParamsMixin:
-    """Constructor arguments are the parameters: readable, settable, cloneable (scikit-learn's estimator contract)."""
-
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
-        return sorted(p.name for p in signature.parameters.values()
-                      if p.name != "self" and p.kind != p.VAR_KEYWORD)
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters and their current values."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params: Any) -> Any:
-        """Set constructor parameters; unknown names raise a ValueError listing the valid ones."""
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"Invalid parameter {name!r} for {type(self).__name__}; valid parameters are {valid}."
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = []
-        for name, value in self.get_params().items():
-            default = defaults.get(name)
-            same = value is default or (type(value) is type(default) and _plain(value) and value == default)
-            if not same:
-                changed.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def __sklearn_tags__(self) -> Any:
-        from sklearn.utils import Tags, TargetTags
-
-        return Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False),
-                    transformer_tags=None, regressor_tags=None, classifier_tags=None)
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "n_features_in_")
-
-    def _check_fitted(self) -> None:
-        if not self.__sklearn_is_fitted__():
-            raise not_fitted_error(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments "
-                "before using this estimator."
-            )
+def is_fitted(model: Any) -> bool:
+    """Whether ``model`` is fitted: its ``__sklearn_is_fitted__`` when it has one, else it has ``means_``."""
+    own_test = getattr(model, "__sklearn_is_fitted__", None)
+    return bool(own_test()) if own_test is not None else hasattr(model, "means_")
 
 
-def _plain(value: Any) -> bool:
-    return isinstance(value, (int, float, str, bool, type(None)))
+def check_fitted(model: Any, doing: str = "") -> None:
+    """Raise NotFittedError (a scikit-learn NotFittedError) unless ``model`` is fitted; ``doing`` says what for."""
+    if not is_fitted(model):
+        reason = f"; there is nothing to {doing}" if doing else ""
+        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet{reason}. Call 'fit' with "
+                             "appropriate arguments before using this estimator.")
+
+
+def fitted_params(model: Any, doing: str = "") -> GaussianParams:
+    """The mixture parameters of a fitted model (gaussmix's or scikit-learn's GaussianMixture) as float64.
+
+    NumPy arrays, or float64 tensors on their device for a model fitted on tensors; the core always computes with
+    float64 parameters, whatever dtype the fitted attributes were returned in.
+    """
+    check_fitted(model, doing)
+    arrays = (getattr(model, name) for name in PARAMETER_ATTRIBUTES)
+    like = model.means_
+    # A gaussmix model remembers the type it was fitted with: set_params(covariance_type=...) does not change it.
+    kind = getattr(model, "_fitted_covariance_type", None) or model.covariance_type
+    return GaussianParams(*(check.float64_like(a, like) for a in arrays), kind)

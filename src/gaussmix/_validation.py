@@ -7,6 +7,7 @@ import sys
 from typing import Any, Callable, Mapping
 
 import numpy as np
+from sklearn.utils import check_random_state
 
 from .core.params import covariance_shape
 
@@ -250,11 +251,15 @@ def check_hyperparameters(owner: Any, rules: Mapping[str, Rule]) -> None:
 
 
 def to_generator(random_state: Any) -> np.random.Generator:
-    """The one place a ``random_state`` becomes a Generator (a RandomState is drawn from, as scikit-learn does)."""
+    """The one place a ``random_state`` becomes a Generator.
+
+    None draws from NumPy's global RandomState and a RandomState is drawn from, as in scikit-learn, so that
+    ``np.random.seed(0)`` makes a script repeatable; an int seeds a Generator of its own.
+    """
     if isinstance(random_state, np.random.Generator):
         return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     return np.random.default_rng(random_state)
 
 

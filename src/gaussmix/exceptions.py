@@ -1,13 +1,17 @@
-"""Errors and warnings gaussmix raises, narrow subclasses of what scikit-learn users already catch."""
+"""Errors and warnings gaussmix raises: scikit-learn's classes, or narrow subclasses where gaussmix says more."""
 
 from __future__ import annotations
 
-import functools
-import sys
+from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 
-class ConvergenceWarning(UserWarning):
-    """EM stopped at ``max_iter`` (or was interrupted) before the lower bound changed by less than ``tol``."""
+class ConvergenceWarning(_SklearnConvergenceWarning):
+    """EM stopped at ``max_iter`` (or was interrupted) before the lower bound changed by less than ``tol``.
+
+    A subclass of scikit-learn's, so ``warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)``
+    silences it too.
+    """
 
 
 class DegenerateComponentWarning(UserWarning):
@@ -22,22 +26,5 @@ class ModelFileError(ValueError):
     """A model file is missing, truncated, corrupted, tampered with, or of an unknown format version."""
 
 
-class NotFittedError(ValueError, AttributeError):
-    """A method that needs a fitted model was called before ``fit`` (same bases as scikit-learn's)."""
-
-
-def not_fitted_error(message: str) -> NotFittedError:
-    """A NotFittedError that is also scikit-learn's NotFittedError whenever scikit-learn is loaded.
-
-    Code that catches ``sklearn.exceptions.NotFittedError`` has imported scikit-learn, so it catches ours too,
-    and ``import gaussmix`` never pays for importing scikit-learn.
-    """
-    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
-    if sklearn_exceptions is None:
-        return NotFittedError(message)
-    return _also_sklearns(sklearn_exceptions.NotFittedError)(message)
-
-
-@functools.cache
-def _also_sklearns(base: type) -> type:
-    return type("NotFittedError", (NotFittedError, base), {"__module__": __name__, "__doc__": NotFittedError.__doc__})
+class NotFittedError(_SklearnNotFittedError):
+    """A method that needs a fitted model was called before ``fit`` (a subclass of scikit-learn's)."""

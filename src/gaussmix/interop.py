@@ -1,16 +1,15 @@
-"""Conversion to and from a fitted scikit-learn ``GaussianMixture`` (scikit-learn imported only when called)."""
+"""Conversion to and from a fitted scikit-learn ``GaussianMixture``, parameters copied exactly."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from sklearn import mixture
 
+from ._base import check_fitted, fitted_params
 from .core.namespace import to_numpy
 from .core.params import GaussianParams
-from .estimator import GaussianMixture
-from .exceptions import NotFittedError
-from .persistence import fitted_estimator
 
 #: Constructor parameters both estimators share; gaussmix's chunk_rows and init_sample_size have no counterpart.
 SHARED_PARAMETERS = (
@@ -20,15 +19,7 @@ SHARED_PARAMETERS = (
 FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
 
 
-def _import_sklearn_mixture() -> Any:
-    try:
-        from sklearn import mixture
-    except ImportError as exc:
-        raise ImportError("Converting to or from scikit-learn needs it: pip install scikit-learn") from exc
-    return mixture
-
-
-def to_sklearn(model: GaussianMixture) -> Any:
+def to_sklearn(model: Any) -> Any:
     """A fitted ``sklearn.mixture.GaussianMixture`` with copies of ``model``'s parameters and fit record.
 
     Its ``predict``, ``predict_proba`` and ``score_samples`` agree with ``model``'s to rounding. A
@@ -43,15 +34,14 @@ def to_sklearn(model: GaussianMixture) -> Any:
     >>> bool((sk.predict(X) == gm.predict(X)).all())
     True
     """
-    if not model.__sklearn_is_fitted__():
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet; there is nothing to convert.")
-    mixture = _import_sklearn_mixture()
+    fitted = fitted_params(model, "convert")
     params = {name: getattr(model, name) for name in SHARED_PARAMETERS}
+    params["n_components"], params["covariance_type"] = fitted.n_components, fitted.covariance_type
     if isinstance(params["random_state"], np.random.Generator):
         params["random_state"] = None
     est = mixture.GaussianMixture(**params)
     for name in FITTED_ARRAYS:
-        setattr(est, name, np.array(to_numpy(getattr(model, name)), dtype=np.float64, copy=True))  # torch too
+        setattr(est, name, np.array(to_numpy(getattr(model, name)), copy=True))  # torch too; dtype kept
     est.converged_ = bool(model.converged_)
     est.n_iter_ = int(model.n_iter_)
     est.lower_bound_ = float(model.lower_bound_)
@@ -62,8 +52,8 @@ def to_sklearn(model: GaussianMixture) -> Any:
     return est
 
 
-def from_sklearn(est: Any) -> GaussianMixture:
-    """A fitted gaussmix ``GaussianMixture`` from a fitted ``sklearn.mixture.GaussianMixture``.
+def from_sklearn(est: Any, estimator_class: type) -> Any:
+    """A fitted ``estimator_class`` (gaussmix's GaussianMixture) from a fitted ``sklearn.mixture.GaussianMixture``.
 
     The parameters are copied bit for bit (``precisions_`` is recomputed from ``precisions_cholesky_``), so
     predictions agree with ``est``'s. ``BayesianGaussianMixture`` is refused: its weights and precisions mean
@@ -76,19 +66,17 @@ def from_sklearn(est: Any) -> GaussianMixture:
     NotFittedError
         If ``est`` is not fitted.
     """
-    mixture = _import_sklearn_mixture()
     if not isinstance(est, mixture.GaussianMixture):
         raise TypeError(f"from_sklearn needs a sklearn.mixture.GaussianMixture; got {type(est).__name__}.")
-    if not hasattr(est, "means_"):
-        raise NotFittedError("This scikit-learn GaussianMixture is not fitted yet; fit it before converting.")
+    check_fitted(est, "convert")
     kind = est.covariance_type
-    params = GaussianParams(*(np.array(getattr(est, name), dtype=np.float64, copy=True) for name in
+    params = GaussianParams(*(np.array(getattr(est, name), copy=True) for name in
                               ("weights_", "means_", "covariances_", "precisions_cholesky_")), kind)
     hyper = {name: getattr(est, name) for name in SHARED_PARAMETERS}
     names = getattr(est, "feature_names_in_", None)
-    return fitted_estimator(
+    return estimator_class.from_params(
         params,
-        hyper,
+        **hyper,
         n_iter=est.n_iter_,
         converged=est.converged_,
         lower_bound=est.lower_bound_,

@@ -9,10 +9,9 @@ from typing import Any
 import numpy as np
 
 from . import _validation as check
+from ._base import fitted_params
 from ._dispatch import check_rows_source, is_streamed, streamed_source
 from .core.estep import log_resp
-from .core.params import GaussianParams
-from .exceptions import NotFittedError
 from .executors.local import ArraySource, default_chunk_rows
 from .io.writers import open_writer
 
@@ -55,7 +54,7 @@ def write_predictions(
     >>> open(out).read().split()[0]
     'label'
     """
-    params = _fitted_params(model)
+    params = fitted_params(model, "predict").to_numpy()
     source = _source(model, data)
     columns = ["label"] + (["log_prob"] if log_prob else []) \
         + ([f"proba_{k}" for k in range(params.n_components)] if proba else [])
@@ -71,13 +70,6 @@ def write_predictions(
                 block.update({f"proba_{k}": resp[:, k] for k in range(params.n_components)})
             out.write(block)
     return out_path
-
-
-def _fitted_params(model: Any) -> GaussianParams:
-    if getattr(model, "means_", None) is None:
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet; call 'fit' first.")
-    return GaussianParams(np.asarray(model.weights_), np.asarray(model.means_), np.asarray(model.covariances_),
-                          np.asarray(model.precisions_cholesky_), model.covariance_type)
 
 
 def _source(model: Any, data: Any) -> Any:

@@ -180,8 +180,8 @@ def test_tied_ubm_adapts_means_but_refuses_variances(data):
 def test_exact_llr_is_the_mean_log_density_difference(ubm, data):
     model = map_adapt(ubm, data[1], update="mwv")
     expected = np.mean(model.score_samples(data[0][:50]) - ubm.score_samples(data[0][:50]))
-    assert log_likelihood_ratio(data[0][:50], model, ubm) == pytest.approx(expected, rel=1e-12)
-    assert log_likelihood_ratio(data[0][:50], model, ubm, top_c=4) == pytest.approx(expected, rel=1e-12)
+    assert log_likelihood_ratio(model, ubm, data[0][:50]) == pytest.approx(expected, rel=1e-12)
+    assert log_likelihood_ratio(model, ubm, data[0][:50], top_c=4) == pytest.approx(expected, rel=1e-12)
 
 
 def test_top_c_scoring_sums_the_ubms_best_components_in_both_models(ubm, data):
@@ -192,15 +192,15 @@ def test_top_c_scoring_sums_the_ubms_best_components_in_both_models(ubm, data):
     for u, m in zip(u_all, m_all):  # one frame at a time: its two best UBM components, in both models
         best = np.argsort(u)[-2:]
         frames.append(logsumexp(m[best]) - logsumexp(u[best]))
-    assert log_likelihood_ratio(X, model, ubm, top_c=2) == pytest.approx(np.mean(frames), rel=1e-10)
+    assert log_likelihood_ratio(model, ubm, X, top_c=2) == pytest.approx(np.mean(frames), rel=1e-10)
 
 
 def test_llr_needs_a_model_adapted_from_the_ubm(ubm, data):
     other = GaussianMixture(2, covariance_type="diag", random_state=0).fit(data[0])
     with pytest.raises(ValueError, match="must be adapted from this UBM"):
-        log_likelihood_ratio(data[1], other, ubm)
+        log_likelihood_ratio(other, ubm, data[1])
     with pytest.raises(ValueError, match="'top_c' parameter"):
-        log_likelihood_ratio(data[1], map_adapt(ubm, data[1]), ubm, top_c=0)
+        log_likelihood_ratio(map_adapt(ubm, data[1]), ubm, data[1], top_c=0)
 
 
 @pytest.fixture(scope="module")
@@ -225,8 +225,8 @@ def test_top_5_llr_is_within_one_percent_of_exact_on_digits(digits_ubm):
     for c in range(10):
         model = map_adapt(ubm, X[train & (y == c)], relevance_factor=16.0)
         utterance = X[~train & (y == c)]
-        exact = log_likelihood_ratio(utterance, model, ubm)
-        fast = log_likelihood_ratio(utterance, model, ubm, top_c=5)
+        exact = log_likelihood_ratio(model, ubm, utterance)
+        fast = log_likelihood_ratio(model, ubm, utterance, top_c=5)
         worst = max(worst, abs(fast - exact) / abs(exact))
     assert worst <= 0.01
 
@@ -238,7 +238,7 @@ def test_map_means_verify_single_digits_far_better_than_chance(digits_ubm):
     ubm = GaussianMixture(8, covariance_type="diag", reg_covar=1e-2, random_state=0).fit(X[train])
     test, labels = X[~train], y[~train]
     models = [map_adapt(ubm, X[train & (y == c)], relevance_factor=16.0) for c in range(10)]
-    scores = np.array([[log_likelihood_ratio(x[None], model, ubm) for model in models] for x in test[:150]])
+    scores = np.array([[log_likelihood_ratio(model, ubm, x[None]) for model in models] for x in test[:150]])
     target = labels[:150, None] == np.arange(10)
     fpr, tpr, _ = roc_curve(target.ravel(), scores.ravel())
     eer = fpr[np.argmin(np.abs(1 - tpr - fpr))]

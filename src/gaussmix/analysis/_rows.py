@@ -8,8 +8,6 @@ import numpy as np
 
 from .. import _validation as check
 from .._dispatch import check_rows_source, is_streamed, streamed_source
-from ..core.params import GaussianParams
-from ..exceptions import NotFittedError
 from ..executors.local import ArraySource, ChunkSource, default_chunk_rows
 
 
@@ -32,12 +30,3 @@ def rows_source(
         raise ValueError(f"X has feature names {list(names)}, but {owner} was fitted with {list(feature_names)}.")
     weights = check.check_sample_weight(sample_weight, array.shape[0])
     return ArraySource(array, weights, default_chunk_rows(array.shape[1], n_components), names)
-
-
-def fitted_params(model: Any) -> GaussianParams:
-    """A fitted GaussianMixture's parameters as the core's value, from its public attributes."""
-    if not hasattr(model, "means_"):
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet. Call 'fit' with appropriate "
-                             "arguments before using it here.")
-    return GaussianParams(np.asarray(model.weights_), np.asarray(model.means_), np.asarray(model.covariances_),
-                          np.asarray(model.precisions_cholesky_), model.covariance_type)

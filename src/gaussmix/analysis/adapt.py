@@ -21,8 +21,8 @@ from ..core.density import log_gaussian_prob, logsumexp, weighted_log_prob
 from ..core.params import GaussianParams, NotPositiveDefiniteError
 from ..core.stats import SufficientStats
 from ..estimator import GaussianMixture
-from ..persistence import fitted_estimator
-from ._rows import fitted_params, rows_source
+from .._base import fitted_params
+from ._rows import rows_source
 
 UPDATES = ("m", "w", "v")
 
@@ -63,7 +63,7 @@ def map_adapt(
     >>> speaker.means_.shape
     (2, 3)
     """
-    params = fitted_params(ubm).to_numpy()
+    params = fitted_params(ubm, "adapt").to_numpy()
     parts = _check_update(update)
     r = _check_relevance(relevance_factor)
     if "v" in parts and params.covariance_type == "tied":
@@ -85,7 +85,7 @@ def map_adapt(
     hyper = ubm.get_params() if isinstance(ubm, GaussianMixture) else \
         {"n_components": params.n_components, "covariance_type": params.covariance_type}
     names = getattr(ubm, "feature_names_in_", None)
-    return fitted_estimator(adapted, hyper, n_iter=1, converged=True, lower_bound=bound, lower_bounds=[bound],
+    return GaussianMixture.from_params(adapted, **hyper, n_iter=1, converged=True, lower_bound=bound, lower_bounds=[bound],
                             feature_names=None if names is None else tuple(names))
 
 
@@ -143,16 +143,18 @@ def _adapted_covariances(params: GaussianParams, stats: SufficientStats, alpha: 
     return alpha * second / (safe_nk * d) + (1.0 - alpha) * cov - np.sum(delta * delta, axis=1) / d
 
 
-def log_likelihood_ratio(X: Any, model: Any, ubm: Any, top_c: int | None = None) -> float:
+def log_likelihood_ratio(model: Any, ubm: Any, X: Any, top_c: int | None = None) -> float:
     """Frame-averaged log-likelihood ratio (1/T)·Σ_t [log p(x_t | model) − log p(x_t | ubm)].
+
+    Models come first and data last, as in every gaussmix function that takes both.
 
     Parameters
     ----------
-    X : array-like of shape (n_frames, n_features), path, ChunkSource or Dask collection
-        The test frames (one utterance, or one row for a single-vector trial).
     model : fitted GaussianMixture
         The claimed speaker's model, MAP-adapted from ``ubm`` (same components).
     ubm : fitted GaussianMixture
+    X : array-like of shape (n_frames, n_features), path, ChunkSource or Dask collection
+        The test frames (one utterance, or one row for a single-vector trial).
     top_c : int, optional
         Fast scoring: per frame only the UBM's ``top_c`` best components (largest w_k·N(x | k)) are evaluated in
         both models, the others taken as zero. Exact when None or >= n_components.
@@ -161,7 +163,10 @@ def log_likelihood_ratio(X: Any, model: Any, ubm: Any, top_c: int | None = None)
     -------
     float
     """
-    model_params, ubm_params = fitted_params(model).to_numpy(), fitted_params(ubm).to_numpy()
+    if hasattr(X, "means_") and not hasattr(model, "means_"):
+        raise TypeError("log_likelihood_ratio takes (model, ubm, X): the models first, the data last (gaussmix 0.1 "
+                        "took X first).")
+    model_params, ubm_params = fitted_params(model, "score").to_numpy(), fitted_params(ubm, "score").to_numpy()
     if (model_params.n_components, model_params.n_features) != (ubm_params.n_components, ubm_params.n_features):
         raise ValueError(f"The model has {model_params.n_components} components of {model_params.n_features} "
                          f"features but the UBM {ubm_params.n_components} of {ubm_params.n_features}; the model must "

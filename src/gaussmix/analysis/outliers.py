@@ -7,13 +7,14 @@ import numbers
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
 
 from .. import _validation as check
-from .._base import ParamsMixin
+from .._base import check_fitted, is_fitted
 from ..estimator import GaussianMixture
 
 
-class OutlierDetector(ParamsMixin):
+class OutlierDetector(OutlierMixin, BaseEstimator):
     """Anomaly detection by the density of a Gaussian mixture fitted to (mostly) normal data.
 
     Follows scikit-learn's outlier-detector conventions (``EllipticEnvelope``, ``IsolationForest``):
@@ -81,10 +82,8 @@ random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_siz
         self.chunk_rows = chunk_rows
         self.init_sample_size = init_sample_size
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "outlier_detector"
-        return tags
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "mixture_")
 
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> OutlierDetector:
         """Fit the mixture to X and set ``offset_`` to the ``contamination`` quantile of the training scores.
@@ -105,7 +104,7 @@ random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_siz
             raise ValueError(f"The 'contamination' parameter of OutlierDetector must be a real number in (0, 0.5]; "
                              f"got {c!r}.")
         mixture_params = {k: v for k, v in self.get_params().items() if k != "contamination"}
-        if self.warm_start and self.__sklearn_is_fitted__():
+        if self.warm_start and is_fitted(self):
             mixture = copy.deepcopy(self.mixture_).set_params(**mixture_params)
         else:
             mixture = GaussianMixture(**mixture_params)
@@ -124,7 +123,7 @@ random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_siz
 
     def score_samples(self, X: Any) -> Any:
         """log p(x) of every row under the mixture, shape (n_samples,): high for normal rows."""
-        self._check_fitted()
+        check_fitted(self)
         return self.mixture_.score_samples(X)
 
     def energy(self, X: Any) -> Any:

@@ -27,7 +27,8 @@ from ..core.params import COVARIANCE_TYPES, GaussianParams, n_parameters
 from ..estimator import PARAMETER_RULES, GaussianMixture
 from ..exceptions import ConvergenceWarning, DataSourceError, DegenerateComponentWarning
 from ..executors.local import ChunkSource
-from ._rows import fitted_params, rows_source
+from .._base import fitted_params
+from ._rows import rows_source
 
 CRITERIA = ("bic", "aic", "icl")
 #: mclust's names of the same covariance models (volume, shape, orientation: Variable or Equal, I = identity).
@@ -200,7 +201,7 @@ def fit_candidate(model: GaussianMixture, X: Any, source: ChunkSource, sample_we
     start = time.perf_counter()
     try:
         model.fit(X, sample_weight=sample_weight)
-        log_likelihood, entropy, n = _likelihood_and_entropy(source, fitted_params(model), sample_weight)
+        log_likelihood, entropy, n = _likelihood_and_entropy(source, fitted_params(model).to_numpy(), sample_weight)
     except DataSourceError:
         raise  # bad data fails every candidate alike: say so once
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
