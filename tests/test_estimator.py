@@ -224,10 +224,13 @@ def test_warm_start_continues_from_the_previous_fit(rng):
     assert warm.n_iter_ == 5
 
 
-def test_fit_predict_agrees_with_predict_after_fit(rng):
+def test_fit_predict_labels_are_the_most_probable_component_of_the_fitted_model(rng):
     X = blobs(rng, n=300, d=2, k=3)
     gm = GaussianMixture(3, random_state=0)
-    np.testing.assert_array_equal(gm.fit_predict(X), gm.predict(X))
+    labels = gm.fit_predict(X)
+    proba = gm.predict_proba(X)
+    np.testing.assert_array_equal(proba[np.arange(len(X)), labels], proba.max(axis=1))
+    assert labels.shape == (300,) and set(np.unique(labels)) == {0, 1, 2}
 
 
 def test_sample_draws_from_the_fitted_mixture(rng):

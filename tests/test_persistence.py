@@ -136,3 +136,35 @@ class _Trap:
 
     def __reduce__(self):
         return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float32_model_loads_back_float32_to_its_rounding(tmp_path, rng, covariance_type):
+    X = blobs(rng, n=300, d=3).astype(np.float32)
+    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    loaded = gaussmix.load(model.save(tmp_path / "model.npz"))
+    for name in FITTED:
+        assert getattr(loaded, name).dtype == np.float32, name
+        np.testing.assert_allclose(getattr(loaded, name), getattr(model, name), rtol=2e-6, atol=1e-7, err_msg=name)
+    np.testing.assert_array_equal(getattr(loaded, "means_"), model.means_)  # means are stored exactly
+    assert loaded.score_samples(X).dtype == np.float32
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("change", [{"n_components": 4}, {"covariance_type": "diag"}])
+def test_save_refuses_what_load_would_refuse_and_writes_nothing(tmp_path, rng, change):
+    model = GaussianMixture(3, random_state=0).fit(blobs(rng, n=300, d=2))
+    model.set_params(**change)
+    with pytest.raises(ModelFileError, match=f"Cannot save model to .*{next(iter(change))}.*Nothing was written"):
+        model.save(tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_warm_start_that_changed_n_components_saves_and_loads(tmp_path, rng):
+    X = blobs(rng, n=300, d=2)
+    model = GaussianMixture(3, warm_start=True, random_state=0).fit(X)
+    with pytest.warns(UserWarning, match="warm_start ignored.*n_components 3 -> 2"):
+        model.set_params(n_components=2).fit(X)
+    loaded = gaussmix.load(model.save(tmp_path / "model.npz"))
+    assert loaded.means_.shape == (2, 2)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

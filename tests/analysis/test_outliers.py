@@ -60,10 +60,12 @@ def test_contamination_sets_the_fraction_of_training_outliers(normal_rows):
         assert detector.offset_ == pytest.approx(0.5 * (ranked[m - 1] + ranked[m]), rel=1e-15)
 
 
-def test_fit_predict_is_fit_then_predict(normal_rows):
-    a = OutlierDetector(2, random_state=0).fit_predict(normal_rows)
-    b = OutlierDetector(2, random_state=0).fit(normal_rows).predict(normal_rows)
-    np.testing.assert_array_equal(a, b)
+def test_fit_predict_flags_the_contamination_share_of_the_training_rows(normal_rows):
+    detector = OutlierDetector(2, contamination=0.1, random_state=0)
+    labels = detector.fit_predict(normal_rows)
+    assert set(np.unique(labels)) == {-1, 1}
+    assert np.mean(labels == -1) == pytest.approx(0.1, abs=1.0 / len(normal_rows))
+    np.testing.assert_array_equal(labels == -1, detector.score_samples(normal_rows) < detector.offset_)
 
 
 def test_integer_weights_set_the_offset_like_copied_rows(normal_rows):
