@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .core.params import COVARIANCE_TYPES, CovarianceType, GaussianParams
+from .core.sampling import sample_mixture
 
 #: Component standard deviations (square roots of covariance eigenvalues) are drawn uniformly from this range,
 #: so every covariance is well conditioned (condition number at most 9) and ``separation`` has a fixed scale.
@@ -98,14 +99,7 @@ def make_mixture(
     means = _draw_means(rng, n_components, n_features, separation * sigma_max)
     params = GaussianParams.from_covariances(weights, means, covariances, covariance_type)
 
-    counts = rng.multinomial(n_samples, weights)
-    labels = np.repeat(np.arange(n_components, dtype=np.int64), counts)
-    cov_chol = np.linalg.cholesky(_full_covariances(covariances, covariance_type, n_components, n_features))
-    X = rng.standard_normal((n_samples, n_features))
-    ends = np.cumsum(counts)
-    for k, (start, end) in enumerate(zip(ends - counts, ends)):
-        # Rows of component k are mean_k + L_k z with z ~ N(0, I), so their covariance is L_k L_k^T.
-        X[start:end] = means[k] + X[start:end] @ cov_chol[k].T
+    X, labels = sample_mixture(params, n_samples, rng)
     order = rng.permutation(n_samples)
     return X[order], labels[order], params
 
@@ -221,14 +215,3 @@ def _min_pairwise_distance(points: np.ndarray) -> float:
     diff = points[:, None, :] - points[None, :, :]
     dist = np.sqrt(np.sum(diff * diff, axis=-1))
     return float(np.min(dist[np.triu_indices(points.shape[0], k=1)]))
-
-
-def _full_covariances(covariances: np.ndarray, covariance_type: str, n_components: int, n_features: int) -> np.ndarray:
-    """The (K, D, D) covariance matrices that ``covariances`` stands for in the given layout."""
-    if covariance_type == "full":
-        return covariances
-    if covariance_type == "tied":
-        return np.broadcast_to(covariances, (n_components, n_features, n_features))
-    if covariance_type == "diag":
-        return covariances[:, :, None] * np.eye(n_features)
-    return covariances[:, None, None] * np.eye(n_features)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ._base import fitted_params
+
 #: Points drawn at most by :func:`clusters`; more rows are thinned by a seeded uniform sample.
 MAX_POINTS = 20_000
 CRITERIA = ("bic", "aic", "icl")
@@ -175,16 +177,7 @@ def _column_index(column: int | str, names: list[str]) -> int:
 
 def _full_covariances(model: Any) -> np.ndarray:
     """Every component's covariance as a (D, D) matrix, whatever the covariance type."""
-    cov = np.asarray(model.covariances_, dtype=float)
-    k, d = np.asarray(model.means_).shape
-    kind = model.covariance_type
-    if kind == "full":
-        return cov
-    if kind == "tied":
-        return np.broadcast_to(cov, (k, d, d))
-    if kind == "diag":
-        return np.stack([np.diag(c) for c in cov])
-    return cov[:, None, None] * np.eye(d)
+    return fitted_params(model, "plot").to_numpy().full_covariances
 
 
 def _ellipse(mean: np.ndarray, cov: np.ndarray, radius: float, color: Any, alpha: float) -> Any:

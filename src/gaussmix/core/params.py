@@ -77,6 +77,19 @@ class GaussianParams:
         xp = array_namespace(p)
         return p @ xp.matrix_transpose(p) if p.ndim == 3 else p @ p.T
 
+    @property
+    def full_covariances(self) -> Any:
+        """Every component's covariance as a (D, D) matrix, shape (K, D, D), whatever the covariance type."""
+        cov, k, d = self.covariances, self.n_components, self.n_features
+        xp = array_namespace(cov)
+        if self.covariance_type == "full":
+            return cov
+        if self.covariance_type == "tied":
+            return xp.broadcast_to(cov, (k, d, d))
+        eye = _eye_like(xp, self.means)
+        variances = cov if self.covariance_type == "diag" else cov[:, None] * xp.ones_like(self.means)
+        return variances[:, :, None] * eye
+
     def log_det_precisions_cholesky(self) -> Any:
         """log|det P| per component, shape (K,) (a scalar for tied); half the log-determinant of the precision."""
         return log_det_cholesky(self.precisions_cholesky, self.covariance_type, self.n_features)
