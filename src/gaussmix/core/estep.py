@@ -6,42 +6,74 @@ from dataclasses import replace
 from typing import Any
 
 from . import fast_estep
-from .density import logsumexp, weighted_log_prob
+import numpy as np
+
+from .density import log_weights, logsumexp, weighted_log_prob
+from .fast_estep import DensityPlan
 from .namespace import array_namespace, is_numpy
 from .params import GaussianParams
 from .stats import N_WORST, SufficientStats
 from .worst_rows import lowest_rows
 
 
-def log_resp(X: Any, params: GaussianParams) -> tuple[Any, Any]:
+def estep_plan(params: GaussianParams, dtype: Any) -> DensityPlan | None:
+    """What every block of one E-step pass over rows of ``dtype`` shares: computed once per pass, passed down.
+
+    A ``fast_estep.DensityPlan`` for float32/float64 NumPy rows; None for other dtypes and namespaces (torch),
+    whose reference path needs none. A plan is a value: prepare a new one whenever the parameters change.
+    """
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:  # a torch dtype
+        return None
+    if dtype.char not in "fd" or not is_numpy(array_namespace(params.means)):
+        return None
+    return fast_estep.density_plan(params, dtype)
+
+
+def log_resp(X: Any, params: GaussianParams, plan: DensityPlan | None = None) -> tuple[Any, Any]:
     """log p(x_i), shape (n_samples,), and log p(k | x_i), shape (n_samples, n_components), in X's dtype.
 
     NumPy arrays take the one-GEMM-per-block path of ``fast_estep``; other namespaces the per-component reference.
+    ``plan`` is ``estep_plan(params, X.dtype)`` when the caller maps many blocks (computed here when None). A row
+    too far from every component to represent scores -inf and is shared equally by the non-zero-weight components.
     """
     if _fast(X):
-        return fast_estep.fast_log_resp(X, params)
+        return fast_estep.fast_log_resp(X, params, plan=_plan_for(X, plan))
     return log_resp_reference(X, params)
 
 
 def log_resp_reference(X: Any, params: GaussianParams) -> tuple[Any, Any]:
     """``log_resp`` in any namespace, component by component: the readable reference the fast path is tested on."""
+    xp = array_namespace(X)
     wlp = weighted_log_prob(X, params)
     log_prob = logsumexp(wlp, axis=1)
-    return log_prob, wlp - log_prob[:, None]
+    with np.errstate(invalid="ignore"):  # -inf − -inf in the far rows, replaced below
+        lr = wlp - log_prob[:, None]
+    # A row too far from every component (log p = -inf) is shared equally by the live (non-zero-weight) ones.
+    live = xp.isfinite(log_weights(X, params))
+    equal_share = xp.where(live, -xp.log(xp.sum(xp.astype(live, X.dtype))), xp.full_like(wlp[0], -float("inf")))
+    return log_prob, xp.where(xp.isfinite(log_prob)[:, None], lr, equal_share[None, :])
 
 
 def chunk_stats(
-    X: Any, params: GaussianParams, sample_weight: Any = None, row_offset: int = 0
+    X: Any, params: GaussianParams, sample_weight: Any = None, row_offset: int = 0, plan: DensityPlan | None = None
 ) -> SufficientStats:
     """Sufficient statistics of the rows ``X`` (n_samples, n_features) under ``params``, centred on its means.
 
     ``sample_weight`` (n_samples,) non-negative or None for ones; ``row_offset`` is the global index of X's first
     row, so the worst-explained rows the statistics carry can be named in messages. NumPy arrays take the fused
     path of ``fast_estep`` (one feature block per row block feeds both the densities and the statistics).
+    ``plan`` is ``estep_plan(params, X.dtype)``, prepared once per pass by the executor (computed here when None).
     """
     if _fast(X):
-        return fast_estep.fast_chunk_stats(X, params, sample_weight, row_offset)
+        return fast_estep.fast_chunk_stats(X, params, sample_weight, row_offset, plan=_plan_for(X, plan))
     return chunk_stats_reference(X, params, sample_weight, row_offset)
+
+
+def _plan_for(X: np.ndarray, plan: DensityPlan | None) -> DensityPlan | None:
+    """The pass's plan if it was made for X's dtype; None (compute one) for a block of another dtype."""
+    return plan if plan is not None and plan.dtype == X.dtype else None
 
 
 def chunk_stats_reference(
@@ -84,6 +116,7 @@ def resp_stats(
     return resp_stats_reference(X, resp, sample_weight, center, covariance_type)
 
 
+@np.errstate(over="ignore", invalid="ignore")  # squares beyond ~1e154 overflow; the M-step reports it
 def resp_stats_reference(
     X: Any, resp: Any, sample_weight: Any, center: Any, covariance_type: str
 ) -> SufficientStats:

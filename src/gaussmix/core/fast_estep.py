@@ -19,12 +19,12 @@ Working memory is a few sub-blocks of ``rows × max(F, K·D)`` values, whatever 
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from .density import centred_log_gaussian_prob, log_weights
 from .params import GaussianParams, log_det_cholesky
 from .stats import SufficientStats
 from .worst_rows import worst_rows
@@ -41,7 +41,10 @@ MAX_SUB_BLOCK_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True, eq=False)
 class DensityPlan:
-    """Everything the fast E-step needs from the parameters, computed once per (params, dtype).
+    """Everything the fast E-step needs from the parameters, computed once per (params, dtype): a per-pass value.
+
+    For K = 2048 it costs as much as a few hundred rows, so an executor prepares it once per pass and hands it to
+    every block (``estep.estep_plan``). It holds copies, never views of the params' arrays.
 
     ``form`` is "expanded" (log-densities = coef @ Φ) or "centred" (whitened differences, full/tied only);
     ``coef`` (K, F) or ``whiten`` ((K·D, D + 1) full, (D, D) tied) and ``offsets`` (K, D) tied, are in X's dtype;
@@ -76,21 +79,13 @@ def default_form(kind: str, dtype: np.dtype) -> str:
 
 
 def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = None) -> DensityPlan:
-    """Precompute the E-step coefficients of ``params`` for data of ``dtype`` (float32 or float64).
-
-    Remembered for the last few parameter objects (by identity: GaussianParams is immutable), because every
-    block of an EM pass asks for the same plan and for K = 2048 it costs as much as a few hundred rows.
-    """
-    return _remembered_plan(params, np.dtype(dtype), form)
-
-
-@functools.lru_cache(maxsize=4)
-def _remembered_plan(params: GaussianParams, dtype: np.dtype, form: str | None) -> DensityPlan:
+    """Precompute the E-step coefficients of ``params`` for data of ``dtype`` (float32 or float64)."""
+    dtype = np.dtype(dtype)
     kind = params.covariance_type
     form = form or default_form(kind, dtype)
     if form == "centred" and kind not in ("full", "tied"):
         raise ValueError(f"The centred form is for full and tied covariances, not {kind!r}.")
-    means = np.asarray(params.means, dtype=np.float64)
+    means = np.array(params.means, dtype=np.float64)  # a copy: the plan stays a value if params' arrays change
     prec_chol = np.asarray(params.precisions_cholesky, dtype=np.float64)
     k, d = means.shape
     g = means.mean(axis=0).astype(dtype).astype(np.float64)
@@ -240,25 +235,41 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
 EXP_FLOOR = {np.dtype(np.float64): -700.0, np.dtype(np.float32): -87.0}
 
 
-def _shifted_exp(plan: DensityPlan, log_prob_T: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """exp(log_prob − row max) into ``out`` (K, n), floored at EXP_FLOOR, zero for zero-weight components.
+def _peaks(log_prob_T: np.ndarray, X: np.ndarray, params: GaussianParams) -> np.ndarray:
+    """Each row's largest log-probability (n,), after recomputing the rows where it is not finite.
 
-    Returns the row maxima (n,): -inf where every component is -inf (then ``out`` holds equal tiny values).
+    The features (x − g)² overflow beyond |x − g| ≈ 1e154 (1e19 in float32) and then give -inf, or NaN (inf − inf),
+    even for a row near a component. Such rows of ``log_prob_T`` (K, n) are recomputed in float64 from centred
+    differences, which are -inf only for a row too far from every component to represent.
     """
     peak = np.max(log_prob_T, axis=0)
+    far = np.flatnonzero(~(peak > -np.inf))
+    if far.size:
+        with np.errstate(over="ignore"):  # float32: a log-density below -3e38 is -inf
+            X64 = X[far].astype(np.float64)
+            log_prob_T[:, far] = (centred_log_gaussian_prob(X64, params) + log_weights(X64, params)).T
+        peak[far] = np.max(log_prob_T[:, far], axis=0)
+    return peak
+
+
+def _shifted_exp(plan: DensityPlan, log_prob_T: np.ndarray, peak: np.ndarray, out: np.ndarray) -> None:
+    """exp(log_prob − peak) into ``out`` (K, n), floored at EXP_FLOOR, zero for zero-weight components.
+
+    Where the peak is -inf (a row too far from every component) ``out`` holds equal values: the live components
+    share the row equally.
+    """
     safe = np.where(np.isfinite(peak), peak, 0.0)
     np.subtract(log_prob_T, safe, out=out)
     np.maximum(out, EXP_FLOOR[out.dtype], out=out)
     np.exp(out, out=out)
     if plan.dead.size:
         out[plan.dead] = 0.0
-    return peak
 
 
-def _normalise(plan: DensityPlan, log_prob_T: np.ndarray, resp_out: np.ndarray,
+def _normalise(plan: DensityPlan, log_prob_T: np.ndarray, peak: np.ndarray, resp_out: np.ndarray,
                weight: np.ndarray | None) -> np.ndarray:
     """Turn (K, n) log-probabilities into (weighted) responsibilities in ``resp_out``; return log p(x), (n,)."""
-    peak = _shifted_exp(plan, log_prob_T, log_prob_T)
+    _shifted_exp(plan, log_prob_T, peak, log_prob_T)
     total = np.sum(log_prob_T, axis=0)
     scale = ((1.0 if weight is None else weight) / total.astype(np.float64)).astype(log_prob_T.dtype)
     np.multiply(log_prob_T, scale, out=log_prob_T)  # in X's dtype: a mixed-dtype multiply is 3× slower
@@ -268,9 +279,19 @@ def _normalise(plan: DensityPlan, log_prob_T: np.ndarray, resp_out: np.ndarray,
         return np.where(np.isfinite(peak), np.log(total) + peak, peak)
 
 
-def fast_log_resp(X: np.ndarray, params: GaussianParams, form: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """log p(x) (n,) and log p(k | x) (n, K) in X's dtype; the fast twin of ``estep.log_resp``."""
-    plan = density_plan(params, X.dtype, form)
+#: Squares of rows beyond ~1e154 (1e19 in float32) overflow to inf or NaN: ``_peaks`` rescores those rows and the
+#: M-step reports statistics that are not finite, so the fast functions run without these warnings.
+_OVERFLOW_HANDLED = np.errstate(over="ignore", invalid="ignore")
+
+
+@_OVERFLOW_HANDLED
+def fast_log_resp(X: np.ndarray, params: GaussianParams, form: str | None = None,
+                  plan: DensityPlan | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """log p(x) (n,) and log p(k | x) (n, K) in X's dtype; the fast twin of ``estep.log_resp``.
+
+    ``plan``: ``density_plan(params, X.dtype, form)``, prepared once per pass (computed here when None).
+    """
+    plan = density_plan(params, X.dtype, form) if plan is None else plan
     n, k = X.shape[0], plan.n_components
     log_prob = np.empty(n, X.dtype)
     log_resp = np.empty((n, k), X.dtype)
@@ -280,20 +301,30 @@ def fast_log_resp(X: np.ndarray, params: GaussianParams, form: str | None = None
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         lp = _log_prob_T(plan, X[start:stop].T, s, stop - start)
-        peak = _shifted_exp(plan, lp, work[:, :stop - start])
-        total = np.sum(work[:, :stop - start], axis=0)
+        peak = _peaks(lp, X[start:stop], params)
+        shares = work[:, :stop - start]
+        _shifted_exp(plan, lp, peak, shares)
+        total = np.sum(shares, axis=0)
         log_prob[start:stop] = np.where(np.isfinite(peak), np.log(total) + peak, peak)
-        with np.errstate(invalid="ignore"):  # rows where every component is -inf get NaN, as in the reference
+        with np.errstate(invalid="ignore"):  # -inf − -inf: the far rows, overwritten below
             np.subtract(lp, log_prob[start:stop], out=log_resp[start:stop].T)
+        far = np.flatnonzero(~np.isfinite(peak))
+        if far.size:  # too far from every component: shared equally by the live ones, as in the statistics
+            with np.errstate(divide="ignore"):
+                log_resp[start + far] = np.log(shares[:, far] / total[far]).T
     return log_prob, log_resp
 
 
+@_OVERFLOW_HANDLED
 def fast_chunk_stats(
     X: np.ndarray, params: GaussianParams, sample_weight: np.ndarray | None = None, row_offset: int = 0,
-    form: str | None = None,
+    form: str | None = None, plan: DensityPlan | None = None,
 ) -> SufficientStats:
-    """Sufficient statistics of the rows X under ``params``; the fast twin of ``estep.chunk_stats``."""
-    plan = density_plan(params, X.dtype, form)
+    """Sufficient statistics of the rows X under ``params``; the fast twin of ``estep.chunk_stats``.
+
+    ``plan``: ``density_plan(params, X.dtype, form)``, prepared once per pass (computed here when None).
+    """
+    plan = density_plan(params, X.dtype, form) if plan is None else plan
     n = X.shape[0]
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     acc = _StatsSum(plan.kind, plan.center, plan.g, params)
@@ -305,14 +336,16 @@ def fast_chunk_stats(
         nb = stop - start
         XT = X[start:stop].T
         lp = _log_prob_T(plan, XT, s, nb)
+        peak = _peaks(lp, X[start:stop], params)
         resp = s.resp[:, :nb]
-        log_prob[start:stop] = _normalise(plan, lp, resp, None if w is None else w[start:stop])
+        log_prob[start:stop] = _normalise(plan, lp, peak, resp, None if w is None else w[start:stop])
         xc64 = s.xc[:, :nb] if s.xc64 is s.xc else np.subtract(XT, plan.g[:, None], out=s.xc64[:, :nb])
         phi = s.phi[:, :nb] if s.shared_phi else fill_features(xc64, plan.kind, s.phi64[:, :nb])
         acc.add(resp, phi, xc64)
     return acc.result(n if w is None else float(np.sum(w)), log_prob, w, X, row_offset)
 
 
+@_OVERFLOW_HANDLED
 def fast_resp_stats(
     X: np.ndarray, resp: np.ndarray, sample_weight: np.ndarray | None, center: np.ndarray, covariance_type: str,
 ) -> SufficientStats:
