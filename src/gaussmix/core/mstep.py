@@ -35,6 +35,7 @@ def params_from_stats(stats: SufficientStats, reg_covar: float) -> MStepResult:
     worst-explained rows the statistics carry, with the weighted mean of the healthy components' covariances.
     """
     xp = array_namespace(stats.first)
+    _check_finite(xp, stats)
     kind = stats.covariance_type
     nk = stats.resp_sum
     total = stats.n
@@ -55,6 +56,19 @@ def params_from_stats(stats: SufficientStats, reg_covar: float) -> MStepResult:
     if not bad:
         return MStepResult(params, ())
     return _reseed(xp, stats, weights, means, covariances, bad, set(dead), reg_covar)
+
+
+def _check_finite(xp: Any, stats: SufficientStats) -> None:
+    """Raise if the statistics overflowed: squares of values beyond ~1e154 are inf, and no covariance follows."""
+    moments = (stats.n, stats.resp_sum, stats.first, stats.second)
+    if all(bool(xp.all(xp.isfinite(m))) for m in moments):
+        return
+    far = to_numpy(stats.worst_rows)
+    where = f" (row {int(far[0])} is the worst explained)" if far.size else ""
+    raise ValueError(
+        f"The data's values overflow when squared{where}: the sufficient statistics are not finite. Rescale the "
+        "data, e.g. subtract each column's median and divide by its spread."
+    )
 
 
 def _covariances(xp: Any, stats: SufficientStats, nk: Any, delta: Any, reg_covar: float) -> Any:

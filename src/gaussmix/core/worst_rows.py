@@ -54,19 +54,21 @@ def _row_log_prob(X: np.ndarray, params: GaussianParams) -> np.ndarray:
     """log p(x) of a few float64 rows (n, D), each a function of its row alone: only elementwise NumPy
     (exactly rounded whatever the SIMD path), sums in a fixed order, math.exp and math.fsum."""
     kind, d = params.covariance_type, params.n_features
-    diff = X[:, None, :] - np.asarray(params.means, dtype=np.float64)  # (n, K, D), n ≤ N_WORST + ties
-    p = np.asarray(params.precisions_cholesky, dtype=np.float64)
-    if kind in ("full", "tied"):
-        p3 = p if kind == "full" else p[None]
-        y = diff[:, :, 0, None] * p3[None, :, 0, :]
+    with np.errstate(over="ignore", invalid="ignore"):  # a row beyond ~1e154: inf, or NaN (inf − inf, 0·inf)
+        diff = X[:, None, :] - np.asarray(params.means, dtype=np.float64)  # (n, K, D), n ≤ N_WORST + ties
+        p = np.asarray(params.precisions_cholesky, dtype=np.float64)
+        if kind in ("full", "tied"):
+            p3 = p if kind == "full" else p[None]
+            y = diff[:, :, 0, None] * p3[None, :, 0, :]
+            for j in range(1, d):
+                y += diff[:, :, j, None] * p3[None, :, j, :]
+        else:
+            y = diff * (p if kind == "diag" else p[:, None])
+        squares = y * y
+        maha = squares[:, :, 0].copy()
         for j in range(1, d):
-            y += diff[:, :, j, None] * p3[None, :, j, :]
-    else:
-        y = diff * (p if kind == "diag" else p[:, None])
-    squares = y * y
-    maha = squares[:, :, 0].copy()
-    for j in range(1, d):
-        maha += squares[:, :, j]
+            maha += squares[:, :, j]
+    maha[np.isnan(maha)] = np.inf  # overflowed (inf − inf, 0·inf): the row is that far
     with np.errstate(divide="ignore"):
         wlp = (np.log(np.asarray(params.weights, dtype=np.float64)) + log_det_cholesky(p, kind, d)
                - 0.5 * (d * LOG_2PI + maha))
@@ -77,5 +79,5 @@ def _row_log_prob(X: np.ndarray, params: GaussianParams) -> np.ndarray:
             out[i] = peak
             continue
         # Terms below e^-60 of the largest cannot move the sum; skipping them keeps this cheap for K = 2048.
-        out[i] = peak + math.log(math.fsum(math.exp(v - peak) for v in row[row > peak - 60.0].tolist()))
+        out[i] = peak + math.log(math.fsum(math.exp(v - peak) for v in row[row >= peak - 60.0].tolist()))
     return out
