@@ -15,7 +15,7 @@ from ._base import check_fitted, fitted_params, is_fitted
 from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, \
     streamed_source
 from ._reporting import iteration_printer, warn_fit_outcome
-from .core.em import EMResult, IterationReseed, run_em
+from .core.em import EMResult, IterationReseed, MaximumLikelihood, run_em
 from .core.estep import log_resp
 from .core.init import INIT_METHODS, initial_params
 from .core.namespace import array_namespace, to_numpy
@@ -182,7 +182,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 interrupted = True
                 break
             params0 = self._params_for(source, params0)  # user arrays, warm starts: into the data's namespace
-            result = run_em(accumulate, params0, reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
+            result = run_em(accumulate, params0, m_step=MaximumLikelihood(self.reg_covar), tol=self.tol,
+                            max_iter=self.max_iter,
                             lower_bound0=bound0,
                             on_iteration=iteration_printer(self.verbose, self.verbose_interval, on_iteration))
             if self.verbose:

@@ -1,12 +1,17 @@
-"""The EM loop over any executor: ``accumulate(params)`` maps the data's chunks to statistics and sums them."""
+"""The EM loop over any executor: ``accumulate(params)`` maps the data's chunks to statistics and sums them.
+
+The M-step is a value the loop takes (:class:`MStep`): maximum likelihood (:class:`MaximumLikelihood`) or the
+variational Bayesian update (``core.variational.VariationalBayes``). Both read the same statistics, so every
+executor serves every model family without new code.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Protocol
 
-from .mstep import MStepResult, Reseed, params_from_stats
+from .mstep import Reseed, params_from_stats
 from .params import GaussianParams
 from .stats import SufficientStats
 
@@ -22,15 +27,52 @@ class IterationReseed:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class StepOutcome:
+    """One M-step's result: the new state, its re-seeds, and the lower bound this iteration reports.
+
+    ``bound_scale`` turns the bound into a per-row value for the ``tol`` test: 1 for a mean log-likelihood, the
+    weighted row count for a summed bound such as the variational ELBO.
+    """
+
+    state: Any
+    reseeds: tuple[Reseed, ...]
+    lower_bound: float
+    bound_scale: float = 1.0
+
+
+class MStep(Protocol):
+    """What EM needs of a model family: the parameters its E-step runs on, and the update from statistics."""
+
+    def e_step_params(self, state: Any) -> GaussianParams: ...
+
+    def __call__(self, stats: SufficientStats, state: Any) -> StepOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MaximumLikelihood:
+    """The maximum-likelihood M-step; the state is the GaussianParams, the bound the mean log-likelihood."""
+
+    reg_covar: float
+
+    def e_step_params(self, state: GaussianParams) -> GaussianParams:
+        return state
+
+    def __call__(self, stats: SufficientStats, state: GaussianParams) -> StepOutcome:
+        result = params_from_stats(stats, self.reg_covar)
+        return StepOutcome(result.params, result.reseeds, float(stats.log_likelihood) / float(stats.n))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class EMResult:
     """What one EM run did.
 
-    ``lower_bound`` is the mean log-likelihood of the data under the parameters *before* the last M-step (as in
-    scikit-learn); ``params`` are those after it. ``interrupted`` is True when a KeyboardInterrupt stopped the run:
-    ``params`` are then those of the last completed iteration.
+    ``lower_bound`` is the bound of the data under the parameters *before* the last M-step (as in scikit-learn:
+    the mean log-likelihood for maximum likelihood, the ELBO for variational fits); ``params`` is the state after
+    it (GaussianParams, or a variational posterior). ``interrupted`` is True when a KeyboardInterrupt stopped the
+    run: ``params`` is then the state of the last completed iteration.
     """
 
-    params: GaussianParams
+    params: Any
     lower_bound: float
     lower_bounds: tuple[float, ...]
     n_iter: int
@@ -39,47 +81,47 @@ class EMResult:
     interrupted: bool = False
 
 
-def em_step(accumulate: Accumulate, params: GaussianParams, reg_covar: float) -> tuple[MStepResult, SufficientStats]:
+def em_step(accumulate: Accumulate, state: Any, m_step: MStep) -> tuple[StepOutcome, SufficientStats]:
     """One EM iteration: one pass over the data (E-step and sum), then the M-step."""
-    stats = accumulate(params)
-    return params_from_stats(stats, reg_covar), stats
+    stats = accumulate(m_step.e_step_params(state))
+    return m_step(stats, state), stats
 
 
 def run_em(
     accumulate: Accumulate,
-    params0: GaussianParams,
+    state0: Any,
     *,
-    reg_covar: float,
+    m_step: MStep,
     tol: float,
     max_iter: int,
     lower_bound0: float = -math.inf,
     on_iteration: Callable[[int, float], None] | None = None,
 ) -> EMResult:
-    """Iterate EM from ``params0`` until the mean log-likelihood changes by less than ``tol``, or ``max_iter``.
+    """Iterate EM from ``state0`` until the per-row bound changes by less than ``tol``, or ``max_iter``.
 
     An iteration that re-seeds a component never counts as converged. ``lower_bound0`` is the bound to compare the
     first iteration against (the previous fit's, for warm starts). A KeyboardInterrupt ends the run early and is
     reported in the result rather than raised, so the caller keeps the best parameters so far.
     """
-    params, lower_bound = params0, lower_bound0
+    state, lower_bound = state0, lower_bound0
     lower_bounds: list[float] = []
     reseeds: list[IterationReseed] = []
     converged = False
     n_iter = 0
     try:
         for n_iter in range(1, max_iter + 1):
-            step, stats = em_step(accumulate, params, reg_covar)
-            previous, lower_bound = lower_bound, float(stats.log_likelihood) / float(stats.n)
+            step, _ = em_step(accumulate, state, m_step)
+            previous, lower_bound = lower_bound, step.lower_bound
             lower_bounds.append(lower_bound)
-            params = step.params
+            state = step.state
             reseeds.extend(IterationReseed(n_iter, r) for r in step.reseeds)
             if on_iteration is not None:
                 on_iteration(n_iter, lower_bound)
-            if abs(lower_bound - previous) < tol and not step.reseeds:
+            if abs(lower_bound - previous) < tol * step.bound_scale and not step.reseeds:
                 converged = True
                 break
     except KeyboardInterrupt:
         n_done = len(lower_bounds)
-        return EMResult(params, lower_bound if n_done else lower_bound0, tuple(lower_bounds), n_done, False,
+        return EMResult(state, lower_bound if n_done else lower_bound0, tuple(lower_bounds), n_done, False,
                         tuple(reseeds), interrupted=True)
-    return EMResult(params, lower_bound, tuple(lower_bounds), n_iter, converged, tuple(reseeds))
+    return EMResult(state, lower_bound, tuple(lower_bounds), n_iter, converged, tuple(reseeds))

@@ -126,10 +126,10 @@ def kmeans_lloyd(
     return KMeansResult(centers, n_iter, converged)
 
 
-def params_from_labels(
-    X: Any, centers: Any, sample_weight: Any, covariance_type: str, reg_covar: float, chunk_rows: int = 8192,
-) -> MStepResult:
-    """Parameters from hard nearest-centre assignments: one-hot responsibilities → statistics → M-step."""
+def stats_from_labels(
+    X: Any, centers: Any, sample_weight: Any, covariance_type: str, chunk_rows: int = 8192,
+) -> SufficientStats:
+    """Statistics of hard nearest-centre assignments (one-hot responsibilities), about ``centers``."""
     xp = array_namespace(X)
     n_clusters = centers.shape[0]
     origin = _weighted_mean(xp, X, sample_weight)
@@ -142,14 +142,14 @@ def params_from_labels(
         wb = None if sample_weight is None else sample_weight[block]
         return resp_stats(Xb, onehot, wb, centers, covariance_type)
 
-    return _params_from_blocks(X, block_stats, centers, covariance_type, reg_covar, chunk_rows)
+    return _stats_from_blocks(X, block_stats, centers, covariance_type, chunk_rows)
 
 
-def params_from_random_resp(
+def stats_from_random_resp(
     X: Any, n_components: int, rng: np.random.Generator, sample_weight: Any, covariance_type: str,
-    reg_covar: float, chunk_rows: int = 8192,
-) -> MStepResult:
-    """Parameters from uniform random responsibilities, normalised per row (scikit-learn's 'random' init)."""
+    chunk_rows: int = 8192,
+) -> SufficientStats:
+    """Statistics of uniform random responsibilities, normalised per row (scikit-learn's 'random' init)."""
     xp = array_namespace(X)
     resp = rng.uniform(size=(X.shape[0], n_components))
     resp /= resp.sum(axis=1, keepdims=True)
@@ -163,30 +163,39 @@ def params_from_random_resp(
         wb = None if sample_weight is None else sample_weight[block]
         return resp_stats(X[block], resp[block], wb, centers, covariance_type)
 
-    return _params_from_blocks(X, block_stats, centers, covariance_type, reg_covar, chunk_rows)
+    return _stats_from_blocks(X, block_stats, centers, covariance_type, chunk_rows)
 
 
-def _params_from_blocks(X, block_stats, centers, covariance_type, reg_covar, chunk_rows) -> MStepResult:
+def _stats_from_blocks(X, block_stats, centers, covariance_type, chunk_rows) -> SufficientStats:
     n_components, n_features = centers.shape
     zero = SufficientStats.zeros(n_components, n_features, covariance_type, centers)
-    stats = reduce(add, (block_stats(b) for b in row_blocks(X.shape[0], chunk_rows)), zero)
-    return params_from_stats(stats, reg_covar)
+    return reduce(add, (block_stats(b) for b in row_blocks(X.shape[0], chunk_rows)), zero)
 
 
 def initial_params(
     X: Any, n_components: int, covariance_type: str, init_params: str, rng: np.random.Generator, *,
     reg_covar: float, sample_weight: Any = None, chunk_rows: int = 8192,
 ) -> MStepResult:
-    """Initial parameters by ``init_params`` ('kmeans', 'k-means++', 'random', 'random_from_data') on rows X.
+    """Initial maximum-likelihood parameters: the M-step on :func:`initial_stats`."""
+    stats = initial_stats(X, n_components, covariance_type, init_params, rng, sample_weight=sample_weight,
+                          chunk_rows=chunk_rows)
+    return params_from_stats(stats, reg_covar)
+
+
+def initial_stats(
+    X: Any, n_components: int, covariance_type: str, init_params: str, rng: np.random.Generator, *,
+    sample_weight: Any = None, chunk_rows: int = 8192,
+) -> SufficientStats:
+    """Statistics of the initial responsibilities by ``init_params`` ('kmeans', 'k-means++', 'random',
+    'random_from_data') on rows X; any M-step (maximum likelihood, variational) turns them into a start.
 
     'kmeans' runs k-means++ seeding then Lloyd to convergence; 'k-means++' and 'random_from_data' take the seeds
     (D²-weighted or uniform distinct rows) as centres; all three then assign each row to its nearest centre.
-    'random' draws random responsibilities. Every method finishes with an M-step on those responsibilities.
-    X (n_samples, n_features) and ``sample_weight`` (float64, or None) share a namespace and device; the
-    parameters come back in it.
+    'random' draws random responsibilities. X (n_samples, n_features) and ``sample_weight`` (float64, or None)
+    share a namespace and device; the statistics come back in it.
     """
     if init_params == "random":
-        return params_from_random_resp(X, n_components, rng, sample_weight, covariance_type, reg_covar, chunk_rows)
+        return stats_from_random_resp(X, n_components, rng, sample_weight, covariance_type, chunk_rows)
     if init_params == "random_from_data":
         xp = array_namespace(X)
         positive = (np.arange(X.shape[0]) if sample_weight is None
@@ -197,7 +206,7 @@ def initial_params(
         centers, _ = kmeans_plusplus(X, n_components, rng, sample_weight)
         if init_params == "kmeans":
             centers = kmeans_lloyd(X, centers, sample_weight, chunk_rows=chunk_rows).centers
-    return params_from_labels(X, centers, sample_weight, covariance_type, reg_covar, chunk_rows)
+    return stats_from_labels(X, centers, sample_weight, covariance_type, chunk_rows)
 
 
 # -- namespace helpers: NumPy keeps its fast calls, other namespaces use the array-API equivalents -------------
