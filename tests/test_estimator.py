@@ -10,6 +10,7 @@ import pytest
 
 from conftest import blobs
 from gaussmix import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture, NotFittedError
+import gaussmix._mixture as mixture_module
 import gaussmix.estimator as estimator_module
 from gaussmix.core.params import COVARIANCE_TYPES
 from strategies import random_params
@@ -254,7 +255,7 @@ def test_max_iter_zero_keeps_the_initialisation(rng):
 
 def interrupt_on_pass(monkeypatch, n_pass: int) -> None:
     """Make the fit's data pass number ``n_pass`` (counted over all initialisations) raise KeyboardInterrupt."""
-    real = estimator_module.accumulator
+    real = mixture_module.accumulator
     calls = {"n": 0}
 
     def flaky(source):
@@ -267,7 +268,7 @@ def interrupt_on_pass(monkeypatch, n_pass: int) -> None:
             return accumulate(params)
         return wrapped
 
-    monkeypatch.setattr(estimator_module, "accumulator", flaky)
+    monkeypatch.setattr(mixture_module, "accumulator", flaky)
 
 
 def test_interrupted_fit_keeps_the_last_complete_parameters(rng, monkeypatch):

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any, Callable
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils.validation import validate_data
 
 from . import _validation as check
-from ._base import check_fitted, fitted_params, is_fitted
-from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, \
-    streamed_source
-from ._reporting import iteration_printer, warn_fit_outcome
-from .core.em import EMResult, IterationReseed, MaximumLikelihood, run_em
-from .core.estep import log_resp
-from .core.init import INIT_METHODS, initial_params
-from .core.namespace import array_namespace, to_numpy
-from .core.params import COVARIANCE_TYPES, GaussianParams, n_parameters
-from .executors.local import ArraySource, ChunkSource, default_chunk_rows
 from . import interop, persistence
+from ._mixture import MixtureBase
+from .core.em import EMResult, IterationReseed, MaximumLikelihood, MStep
+from .core.init import INIT_METHODS, initial_params
+from .core.namespace import array_namespace
+from .core.params import COVARIANCE_TYPES, GaussianParams
 
 PARAMETER_RULES: dict[str, check.Rule] = {
     "n_components": check.int_at_least(1),
@@ -43,7 +35,7 @@ PARAMETER_RULES: dict[str, check.Rule] = {
 }
 
 
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(MixtureBase):
     """Gaussian mixture model fitted by exact EM over sufficient statistics.
 
     A drop-in replacement for ``sklearn.mixture.GaussianMixture``: the same parameters, defaults, fitted attributes
@@ -133,129 +125,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.chunk_rows = chunk_rows
         self.init_sample_size = init_sample_size
 
-    # -- fitting -------------------------------------------------------------------------------------------
+    _parameter_rules = PARAMETER_RULES
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *,
-            on_iteration: Callable[[int, float], None] | None = None) -> GaussianMixture:
-        """Estimate the parameters with EM (``n_init`` initialisations, the best kept).
+    # -- what the shared fit loop asks of a maximum-likelihood mixture --------------------------------------------
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), path, ChunkSource, or Dask array/DataFrame
-            A path (str or Path) is opened with :func:`gaussmix.open_data` and streamed from disk, one pass per
-            iteration; Dask collections are fitted on the workers. Data not in memory is initialised from a
-            uniform sample of ``init_sample_size`` rows.
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights: an integer weight acts as that many copies of the row, zero as no row.
-        on_iteration : callable, optional
-            Called as ``on_iteration(n_iter, lower_bound)`` after every EM iteration of every initialisation
-            (``n_iter`` restarts at 1 with each one), for progress bars and logs; not a hyper-parameter, so
-            ``clone`` and ``get_params`` never see it. A KeyboardInterrupt (Ctrl-C) during fit keeps the best
-            parameters so far as the fitted model, then re-raises.
+    def _fit_setup(self, source: Any, accumulate: Callable) -> tuple[MStep, dict[str, np.ndarray]]:
+        return MaximumLikelihood(self.reg_covar), check.check_init_arrays(self, source.n_features)
 
-        Returns
-        -------
-        self : GaussianMixture
-        """
-        check.check_hyperparameters(self, PARAMETER_RULES)
-        source, feature_names = self._fit_source(X, sample_weight)
-        user_init = check.check_init_arrays(self, source.n_features)
-        rng = check.to_generator(self.random_state)
-        warm = self._warm_start_params(source.n_features)
-        needs_rows = warm is None and len(user_init) < 3  # a streamed source's sample costs a pass: only if used
-        init_data, init_weight = self._init_rows(source, rng) if needs_rows else (None, None)
-        accumulate = accumulator(source)
-        best: EMResult | None = None
-        interrupted = False
-        for init in range(1 if warm is not None else self.n_init):
-            if self.verbose:
-                print(f"Initialization {init}")
-            try:
-                if warm is not None:
-                    params0, bound0 = warm, self.lower_bound_
-                else:
-                    params0, bound0 = self._initial_params(init_data, init_weight, user_init, rng), -math.inf
-            except KeyboardInterrupt:  # Ctrl-C in a later initialisation's k-means keeps the earlier ones' best
-                if best is None:
-                    raise
-                interrupted = True
-                break
-            params0 = self._params_for(source, params0)  # user arrays, warm starts: into the data's namespace
-            result = run_em(accumulate, params0, m_step=MaximumLikelihood(self.reg_covar), tol=self.tol,
-                            max_iter=self.max_iter,
-                            lower_bound0=bound0,
-                            on_iteration=iteration_printer(self.verbose, self.verbose_interval, on_iteration))
-            if self.verbose:
-                print(f"Initialization {'converged' if result.converged else 'did not converge'}.")
-            if best is None or result.lower_bound > best.lower_bound:
-                best = result
-            if result.interrupted:  # keep the best initialisation so far, whichever was interrupted
-                interrupted = True
-                break
-        assert best is not None  # n_init >= 1, and an interrupt before any result re-raises above
-        warn_fit_outcome(best, interrupted=interrupted, max_iter=self.max_iter, tol=self.tol)
-        self._set_fitted(best, feature_names, source.dtype)
-        if interrupted:
-            raise KeyboardInterrupt
-        return self
+    def _needs_init_rows(self, plan: dict[str, np.ndarray]) -> bool:
+        return len(plan) < 3
 
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
-        """Fit, then return the most likely component of every row (consistent with ``fit(X).predict(X)``)."""
-        return self.fit(X, sample_weight=sample_weight).predict(X)
-
-    def _fit_source(self, X: Any, sample_weight: Any) -> tuple[ChunkSource, tuple[str, ...] | None]:
-        """Validate X and the weights and wrap them as a ChunkSource; the choice of executor starts here."""
-        if is_streamed(X):  # a path, a ChunkSource or a Dask collection: checked block by block as it is read
-            source = streamed_source(X, sample_weight, chunk_rows=self.chunk_rows, n_components=self.n_components)
-            self._check_enough_rows(source.n_rows, "rows")
-            return source, source.feature_names
-        if check.is_tensor(X):  # torch: checked in its namespace and fitted on its device, never copied to NumPy
-            array, feature_names = check.check_tensor_data(X), None
-            weights = check.check_tensor_sample_weight(sample_weight, array)
-        else:
-            array, feature_names = check.check_data(X)
-            weights = check.check_sample_weight(sample_weight, array.shape[0])
-        n_positive = array.shape[0] if weights is None else int((weights > 0).sum())
-        self._check_enough_rows(n_positive, "rows" if weights is None else "rows with positive sample_weight")
-        return ArraySource(array, weights, self._chunk_rows(array.shape[1]), feature_names), feature_names
-
-    def _check_enough_rows(self, n_rows: int | None, rows: str) -> None:
-        if n_rows is not None and n_rows < self.n_components:
-            raise ValueError(
-                f"Expected n_samples >= n_components, but got n_components = {self.n_components} and "
-                f"{n_rows} {rows}."
-            )
-
-    def _warm_start_params(self, n_features: int) -> GaussianParams | None:
-        """The previous fit's parameters when ``warm_start`` can use them, else None (with a warning if it can't)."""
-        if not (self.warm_start and is_fitted(self)):
-            return None
-        previous = self._params()
-        now = (self.n_components, self.covariance_type, n_features)
-        before = (previous.n_components, previous.covariance_type, previous.n_features)
-        if now == before:
-            return previous
-        what = ", ".join(f"{name} {b!r} -> {n!r}" for name, b, n in
-                         zip(("n_components", "covariance_type", "n_features"), before, now) if b != n)
-        warnings.warn(f"warm_start ignored: the previous fit does not match this one ({what}); starting from "
-                      f"init_params={self.init_params!r} instead.", UserWarning, stacklevel=3)
-        return None
-
-    def _init_rows(self, source: ChunkSource, rng: np.random.Generator) -> tuple[Any, Any]:
-        """The in-memory rows the initialisation sees: all of an array source's rows, else a uniform sample."""
-        if isinstance(source, ArraySource):
-            return source.X, source.sample_weight
-        X, weight = init_sample(source, self.init_sample_size, rng)
-        self._check_enough_rows(X.shape[0], "rows with positive sample_weight in the initialisation sample")
-        return X, weight
-
-    def _chunk_rows(self, n_features: int) -> int:
-        return self.chunk_rows or default_chunk_rows(n_features, self.n_components)
-
-    def _initial_params(self, X: Any, weight: Any, user_init: dict[str, np.ndarray],
-                        rng: np.random.Generator) -> GaussianParams:
-        kind = self.covariance_type
+    def _initial_state(self, plan: dict[str, np.ndarray], X: Any, weight: Any, rng: np.random.Generator,
+                       m_step: MStep) -> GaussianParams:
+        """k-means (or another ``init_params``) start, with the user's ``*_init`` arrays in place of its parts."""
+        kind, user_init = self.covariance_type, plan
         if len(user_init) == 3:
             return GaussianParams.from_precisions(user_init["weights"], user_init["means"],
                                                   user_init["precisions"], kind)
@@ -266,30 +149,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return GaussianParams(user_init.get("weights", params.weights), user_init.get("means", params.means),
                               params.covariances, params.precisions_cholesky, kind)
 
-    def _set_fitted(self, result: EMResult, feature_names: tuple[str, ...] | None, dtype: Any) -> None:
-        """Assign every fitted attribute at once, so a failed fit leaves the estimator as it was.
+    def _state_attributes(self, state: GaussianParams, as_dtype: Callable[[Any], Any]) -> dict[str, Any]:
+        return {"weights_": as_dtype(state.weights), "means_": as_dtype(state.means),
+                "covariances_": as_dtype(state.covariances), "precisions_cholesky_": as_dtype(state.precisions_cholesky),
+                "precisions_": as_dtype(state.precisions)}
 
-        The parameters are returned in the data's float dtype (float32 data gives float32 attributes, as in
-        scikit-learn); the core computed them in float64.
-        """
-        p = result.params
-        as_dtype = _caster(p.means, dtype)
-        self.weights_ = as_dtype(p.weights)
-        self.means_ = as_dtype(p.means)
-        self.covariances_ = as_dtype(p.covariances)
-        self.precisions_cholesky_ = as_dtype(p.precisions_cholesky)
-        self.precisions_ = as_dtype(p.precisions)
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = [float(b) for b in result.lower_bounds]
-        self.reseeds_ = tuple(result.reseeds)
-        self.n_features_in_ = p.n_features
-        self._fitted_covariance_type = p.covariance_type  # set_params(covariance_type=...) does not change it
-        if feature_names is not None:
-            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+    def _fitted_state(self) -> GaussianParams:
+        return self._params()
 
     @classmethod
     def from_params(
@@ -327,105 +193,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             raise ValueError(f"{len(feature_names)} feature names for {params.n_features} features.")
         record = EMResult(params, lower_bound=float(lower_bound), lower_bounds=tuple(lower_bounds),
                           n_iter=int(n_iter), converged=bool(converged), reseeds=tuple(reseeds))
-        model._set_fitted(record, feature_names, params.means.dtype)
+        model._set_fitted(record, feature_names, _keep_dtype(params.means))
         return model
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "n_features_in_")
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
-
-    def _params(self) -> GaussianParams:
-        """The fitted parameters as the core's immutable value (float64, in the attributes' namespace)."""
-        return fitted_params(self)
-
-    # -- row-wise methods ----------------------------------------------------------------------------------
-
-    def _rows_source(self, X: Any) -> ChunkSource:
-        """Validate X against the fitted model and wrap it as a ChunkSource."""
-        check_fitted(self)
-        owner = type(self).__name__
-        if is_streamed(X):
-            source = streamed_source(X, None, chunk_rows=self.chunk_rows, n_components=self.n_components,
-                                     persist=False)
-            return check_rows_source(source, self.n_features_in_, getattr(self, "feature_names_in_", None), owner)
-        if check.is_tensor(X):
-            array = check.check_tensor_data(X, n_features=self.n_features_in_, owner=owner)
-        else:
-            array, _ = check.check_data(X, n_features=self.n_features_in_, owner=owner)
-        validate_data(self, X, reset=False, skip_check_array=True)  # scikit-learn's feature-name checks and warnings
-        return ArraySource(array, None, self._chunk_rows(array.shape[1]))
-
-    def _params_for(self, X: Any, params: GaussianParams | None = None) -> GaussianParams:
-        """``params`` (default: the fitted ones) in the namespace X's rows arrive in: float64 tensors on X's device
-        for a tensor (or an ArraySource of one), NumPy for anything else (arrays, files, Dask)."""
-        params = self._params() if params is None else params
-        like = X.X if isinstance(X, ArraySource) else X
-        return GaussianParams(*(check.float64_like(a, like) for a in (params.weights, params.means,
-                              params.covariances, params.precisions_cholesky)), params.covariance_type)
-
-    def score_samples(self, X: Any) -> Any:
-        """log p(x) of every row, shape (n_samples,), in X's float dtype; a tensor on X's device for a tensor X."""
-        params = self._params_for(X)
-        return map_rows(self._rows_source(X), lambda Xb: _log_prob(Xb, params))
-
-    def predict_proba(self, X: Any) -> Any:
-        """Posterior probability of each component for each row, shape (n_samples, n_components)."""
-        params = self._params_for(X)
-        return map_rows(self._rows_source(X), lambda Xb: _posteriors(Xb, params))
-
-    def predict(self, X: Any) -> Any:
-        """Most likely component of each row, shape (n_samples,)."""
-        params = self._params_for(X)
-        return map_rows(self._rows_source(X), lambda Xb: _labels(Xb, params))
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Mean log-likelihood per sample (weighted mean with ``sample_weight``)."""
-        return self._mean_log_prob(X, sample_weight)[0]
-
-    def _mean_log_prob(self, X: Any, sample_weight: Any) -> tuple[float, float]:
-        """Mean log p(x) per (weighted) row and the (weighted) row count; one pass over streamed data."""
-        if is_streamed(X):
-            params = self._params_for(X)
-            return mean_of_rows(self._rows_source(X), lambda Xb: log_resp(Xb, params)[0], sample_weight)
-        log_prob = np.asarray(to_numpy(self.score_samples(X)), dtype=np.float64)  # reduced on the host, in float64
-        if check.is_tensor(sample_weight):
-            sample_weight = to_numpy(sample_weight)
-        weights = check.check_sample_weight(sample_weight, log_prob.shape[0])
-        n = float(log_prob.shape[0]) if weights is None else float(np.sum(weights))
-        return float(np.average(log_prob, weights=weights)), n
-
-    def n_parameters(self) -> int:
-        """Free parameters of the fitted model: weights (K − 1), means (K·D) and the covariances."""
-        params = self._params()
-        return n_parameters(params.n_components, params.n_features, params.covariance_type)
-
-    def bic(self, X: Any, sample_weight: Any = None) -> float:
-        """Bayesian information criterion (lower is better): −2·log L + p·log n, n the (weighted) row count."""
-        mean, n = self._mean_log_prob(X, sample_weight)
-        return -2.0 * mean * n + self.n_parameters() * math.log(n)
-
-    def aic(self, X: Any, sample_weight: Any = None) -> float:
-        """Akaike information criterion (lower is better): −2·log L + 2p."""
-        mean, n = self._mean_log_prob(X, sample_weight)
-        return -2.0 * mean * n + 2 * self.n_parameters()
-
-    def sample(self, n_samples: int = 1) -> tuple[Any, Any]:
-        """Draw ``n_samples`` rows from the fitted mixture; returns (X, component labels), grouped by component.
-
-        The rows have the fitted attributes' dtype (float32 for a model fitted on float32 data); tensors on the
-        fitted parameters' device for a model fitted on a tensor. The same seed draws the same rows.
-        """
-        params = self._params()
-        if not (isinstance(n_samples, (int, np.integer)) and n_samples >= 1):
-            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}. It must be an int >= 1.")
-        from .core.sampling import sample_mixture
-
-        X, labels = sample_mixture(params, n_samples, check.to_generator(self.random_state))
-        return _caster(X, self.means_.dtype)(X), labels
 
     # -- model files and scikit-learn ----------------------------------------------------------------------
 
@@ -443,16 +212,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def load(cls, path: Any) -> GaussianMixture:
         """Read a model file written by :meth:`save` (see :func:`gaussmix.load`)."""
         return persistence.load(path, cls)
-
-    def to_torch_distribution(self) -> Any:
-        """An equivalent ``torch.distributions.MixtureSameFamily`` in float64, on the fitted parameters' device.
-
-        Its ``log_prob`` equals :meth:`score_samples` and it samples and differentiates like any torch
-        distribution (needs PyTorch).
-        """
-        from .torch import to_distribution
-
-        return to_distribution(self._params())
 
     def to_sklearn(self) -> Any:
         """An equivalent fitted ``sklearn.mixture.GaussianMixture``, parameters copied exactly."""
@@ -495,23 +254,8 @@ def load(path: Any) -> GaussianMixture:
     return GaussianMixture.load(path)
 
 
-# -- row-wise results in the rows' own namespace (NumPy, or torch on the rows' device) and float dtype ---------
-
-def _caster(like: Any, dtype: Any) -> Callable[[Any], Any]:
-    """Casts arrays of ``like``'s namespace to float32 when ``dtype`` is float32 (NumPy or torch), else float64."""
+def _keep_dtype(like: Any) -> Callable[[Any], Any]:
+    """Arrays in ``like``'s namespace and float dtype (float32 stays float32, anything else float64)."""
     xp = array_namespace(like)
-    target = xp.float32 if str(dtype).removeprefix("torch.") == "float32" else xp.float64
-    return lambda a: xp.astype(a, target)
-
-
-def _log_prob(X: Any, params: GaussianParams) -> Any:
-    return _caster(X, X.dtype)(log_resp(X, params)[0])
-
-
-def _posteriors(X: Any, params: GaussianParams) -> Any:
-    xp = array_namespace(X)
-    return xp.exp(_caster(X, X.dtype)(log_resp(X, params)[1]))
-
-
-def _labels(X: Any, params: GaussianParams) -> Any:
-    return array_namespace(X).argmax(log_resp(X, params)[1], axis=1)
+    target = xp.float32 if str(like.dtype).removeprefix("torch.") == "float32" else xp.float64
+    return lambda a: xp.astype(xp.asarray(a), target)

@@ -43,7 +43,7 @@ def params_from_stats(stats: SufficientStats, reg_covar: float) -> MStepResult:
     safe_nk = xp.where(nk > 0, nk, xp.ones_like(nk))
     delta = stats.first / safe_nk[:, None]
     means = stats.center + delta
-    covariances = _covariances(xp, stats, safe_nk, delta, reg_covar)
+    covariances = covariances_from_stats(stats, safe_nk, delta, reg_covar)
     weights = nk / total
     try:
         params = GaussianParams.from_covariances(weights, means, covariances, kind)
@@ -71,8 +71,12 @@ def _check_finite(xp: Any, stats: SufficientStats) -> None:
     )
 
 
-def _covariances(xp: Any, stats: SufficientStats, nk: Any, delta: Any, reg_covar: float) -> Any:
-    """Covariances about the new means: centred second moments corrected by δ = new mean − centre."""
+def covariances_from_stats(stats: SufficientStats, nk: Any, delta: Any, reg_covar: float) -> Any:
+    """Covariances about the new means: centred second moments corrected by δ = new mean − centre.
+
+    ``nk`` (K,) are the (positive) responsibility sums and ``delta`` (K, D) = first / nk; tied divides by ``stats.n``.
+    """
+    xp = array_namespace(stats.first)
     kind = stats.covariance_type
     d = stats.n_features
     if kind == "full":
