@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any
+
+from ..io.atomic import atomic_path
 
 PANEL_SIZE = (5.5, 4.5)  # inches per panel
 DPI = 100
@@ -37,12 +38,8 @@ def draw(model: Any, X: Any, kind: str, axes: list[str | int] | None = None) -> 
 
 
 def save(fig: Any, path: str | os.PathLike[str]) -> Path:
-    """Write the figure to ``path`` atomically (a temporary file beside it, then a rename)."""
+    """Write the figure to ``path`` atomically (``io.atomic.atomic_path``); the format is the suffix's."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}{path.suffix}")
-    try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".").lower())
     return path

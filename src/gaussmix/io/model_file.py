@@ -12,7 +12,6 @@ import math
 import os
 import re
 import struct
-import uuid
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ import numpy as np
 
 from ..core.params import COVARIANCE_TYPES, GaussianParams, covariance_shape
 from ..exceptions import ModelFileError
+from .atomic import atomic_path
 
 FORMAT_NAME = "gaussmix-model"
 FORMAT_VERSION = 1
@@ -395,38 +395,6 @@ def _extra_arrays(arrays: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarr
 
 
 def _write_atomically(path: Path, members: dict[str, np.ndarray]) -> None:
-    """Write to a fresh file beside ``path``, fsync it, then rename over ``path``; remove it on any failure.
-
-    The temporary file is created with O_EXCL and mode 0o666 (then the umask), so the result gets the usual
-    permissions; renaming within one directory is atomic on POSIX and Windows (os.replace).
-    """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    done = False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, allow_pickle=False, **members)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        done = True
-    finally:
-        if not done:
-            tmp.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable where the platform allows it (POSIX); skipped where directories can't be opened."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    """np.savez through ``atomic.atomic_path``: the whole archive replaces ``path``, or nothing does."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, allow_pickle=False, **members)

@@ -1,8 +1,8 @@
 """open_writer: append rows block by block to CSV/TSV, Parquet or .npy, atomically: a whole file or none at all.
 
-Rows go to a hidden temporary file beside the target, which replaces the target (``os.replace``) only when the
-``with`` block ends without an error; on an error the temporary file is removed, so a reader never sees half a
-file and an existing file is never left half-overwritten.
+Rows go to a hidden temporary file beside the target (``atomic.AtomicFile``), which replaces the target only when
+the ``with`` block ends without an error; on an error the temporary file is removed, so a reader never sees half a
+file, an existing file is never left half-overwritten, and a replaced file keeps its permissions.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +17,8 @@ from typing import IO, Any
 
 import numpy as np
 from numpy.lib import format as npy_format
+
+from .atomic import AtomicFile
 
 __all__ = ["RowWriter", "open_writer"]
 
@@ -77,9 +78,14 @@ class RowWriter:
         self.columns = tuple(columns)
         self.n_rows = n_rows
         self.rows_written = 0
-        self._tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        self._atomic = AtomicFile(path)
         text = suffix in (".csv", ".tsv")
-        self._file: IO[Any] = open(self._tmp, "x", newline="", encoding="utf-8") if text else open(self._tmp, "xb")
+        try:
+            tmp = self._atomic.tmp
+            self._file: IO[Any] = open(tmp, "w", newline="", encoding="utf-8") if text else open(tmp, "w+b")
+        except BaseException:
+            self._atomic.discard()
+            raise
         self._closed = False
         try:
             if text:
@@ -120,10 +126,8 @@ class RowWriter:
             if self.n_rows is not None and self.rows_written != self.n_rows:
                 raise ValueError(f"{self.rows_written} rows were written to {self.path}; n_rows={self.n_rows}.")
             self._backend.close()
-            self._file.flush()
-            os.fsync(self._file.fileno())
             self._file.close()
-            os.replace(self._tmp, self.path)
+            self._atomic.commit()
             self._closed = True
         except BaseException:
             self.abort()
@@ -137,7 +141,7 @@ class RowWriter:
                 self._backend.abort()
             self._file.close()
         finally:
-            self._tmp.unlink(missing_ok=True)
+            self._atomic.discard()
 
     def _columns_of(self, block: Mapping[str, Any] | np.ndarray) -> list[np.ndarray]:
         if isinstance(block, Mapping):

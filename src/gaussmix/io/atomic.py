@@ -1,0 +1,98 @@
+"""atomic_path: the one way gaussmix writes a file, so that a reader sees the old file or the whole new one.
+
+The content goes to a temporary file beside the target (same directory, so the rename cannot cross file
+systems), which is flushed to disk and renamed over the target with ``os.replace`` (atomic on POSIX and Windows).
+A replaced file's permission bits are kept (re-saving over a 0600 model leaves it 0600); a new file gets the
+usual ``0666 & ~umask``. On any error, ``KeyboardInterrupt`` included, the temporary file is removed and the
+target is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["AtomicFile", "atomic_path"]
+
+
+class AtomicFile:
+    """A new empty temporary file ``tmp`` beside ``path``; :meth:`commit` moves it over ``path``, :meth:`discard`
+    removes it. Use :func:`atomic_path` unless the write outlives one ``with`` block (as ``RowWriter``'s does).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise IsADirectoryError(21, "Is a directory; cannot write a file there", str(self.path))
+        self.tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(8)}.tmp")
+        # O_EXCL: never reuse (or follow a symlink planted at) a name someone else created.
+        os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
+
+    def commit(self) -> None:
+        """fsync the temporary file, give it the replaced file's permissions, rename it over ``path``."""
+        try:
+            _fsync_file(self.tmp)
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(self.tmp, stat.S_IMODE(os.stat(self.path).st_mode))
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        _fsync_directory(self.path.parent)
+
+    def discard(self) -> None:
+        """Remove the temporary file; ``path`` is left as it was."""
+        self.tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a new empty temporary file beside ``path``; on a clean exit it replaces ``path``, else it is removed.
+
+    The caller writes the temporary file by name (it may reopen it, truncating). A ``path`` that is a directory
+    is refused before anything is written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> open(target).read()
+    'done'
+    """
+    atomic = AtomicFile(path)
+    try:
+        yield atomic.tmp
+    except BaseException:
+        atomic.discard()
+        raise
+    atomic.commit()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable where the platform allows it (POSIX); skipped where directories can't be opened."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
