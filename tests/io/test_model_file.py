@@ -453,11 +453,11 @@ def test_invalid_save_raises_value_error_and_writes_nothing(tmp_path, case):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_member_that_is_not_a_npy_array_is_refused(saved):
+def test_member_the_format_does_not_define_is_refused(saved):
     with zipfile.ZipFile(saved, "a") as archive:
         archive.writestr("notes.txt", "not an array")
 
-    with pytest.raises(ModelFileError, match="member 'notes.txt' is not a NumPy array"):
+    with pytest.raises(ModelFileError, match="member 'notes.txt' is not part of the model-file format"):
         load_model(saved)
 
 

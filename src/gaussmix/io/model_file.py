@@ -7,6 +7,7 @@ only, so a model file cannot run code, and every array is checked before a ``Gau
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import math
 import os
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib import format as npy_format
 
+from .._version import __version__
 from ..core.params import COVARIANCE_TYPES, GaussianParams, covariance_shape
 from ..exceptions import ModelFileError
 from .atomic import atomic_path
@@ -39,6 +42,8 @@ _DERIVED_FROM_PARAMS = ("covariance_type", "n_components", "n_features")
 # np.savez takes `file` and `allow_pickle` as keywords, so arrays cannot carry those names.
 _RESERVED_NAMES = frozenset(PARAM_ARRAYS + (METADATA_KEY, "file", "allow_pickle"))
 _ARRAY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# What a load may inflate: the sum of the members' uncompressed sizes (a K=4096, D=1000 diag UBM needs ~100 MB).
+MAX_MODEL_BYTES = 2**30
 # What a damaged zip or .npy member can raise while being read (ValueError is handled on its own).
 _READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError, MemoryError)
 
@@ -154,27 +159,75 @@ def _read_members(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         raise ModelFileError(f"Cannot read model file '{path}': {exc.strerror or exc}.") from None
     if head not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip's first local header, or an empty zip
         raise ModelFileError(f"'{path}' is not a gaussmix model file: it is not an .npz (zip) archive.")
-    members: dict[str, np.ndarray] = {}
-    name = None
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            for name in npz.files:
-                members[name] = npz[name]
-    except ValueError as exc:
-        if name is not None and "allow_pickle" in str(exc):
-            raise ModelFileError(
-                f"Cannot load model file '{path}': the array '{name}' holds pickled Python objects, which "
-                "gaussmix never loads (a gaussmix model file holds only numeric arrays)."
-            ) from None
-        raise ModelFileError(f"Cannot load model file '{path}': it is corrupted ({_describe(exc)}).") from None
-    except _READ_ERRORS as exc:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            _check_directory(infos)
+            return {info.filename[:-4]: _read_array(archive, info) for info in infos}
+    except _Unreadable as exc:
+        raise ModelFileError(f"Cannot load model file '{path}': {exc}.") from None
+    except (ValueError, RuntimeError, *_READ_ERRORS) as exc:  # RuntimeError: an encrypted member
         raise ModelFileError(
             f"Cannot load model file '{path}': it is truncated or corrupted ({_describe(exc)})."
         ) from None
-    for name, value in members.items():
-        if not isinstance(value, np.ndarray):
-            raise ModelFileError(f"Cannot load model file '{path}': the member '{name}' is not a NumPy array.")
-    return members
+
+
+class _Unreadable(Exception):
+    """A model file refused before or while its members are read."""
+
+
+def _check_directory(infos: list[zipfile.ZipInfo]) -> None:
+    """Before reading anything: only members the format defines, each once, inflating to at most MAX_MODEL_BYTES."""
+    seen = set()
+    for info in infos:
+        name = info.filename
+        stem = name[:-4] if name.endswith(".npy") else None
+        if stem is None or not (stem in _RESERVED_NAMES - {"file", "allow_pickle"} or _is_extra_name(stem)):
+            raise _Unreadable(
+                f"the member {name!r} is not part of the model-file format (members are '<name>.npy' arrays: "
+                f"{', '.join(PARAM_ARRAYS + (METADATA_KEY,))}, or extra arrays named like Python identifiers)"
+            )
+        if name in seen:
+            raise _Unreadable(f"the member {name!r} appears twice")
+        seen.add(name)
+    total = sum(info.file_size for info in infos)
+    if total > MAX_MODEL_BYTES:
+        raise _Unreadable(
+            f"its members would inflate to {total:,} bytes, more than the {MAX_MODEL_BYTES:,} a model file may "
+            "hold (gaussmix.io.model_file.MAX_MODEL_BYTES)"
+        )
+
+
+def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """One .npy member, read with a bound: never more bytes than the directory declares, nor than the header needs."""
+    name = info.filename[:-4]
+    with archive.open(info) as f:
+        data = f.read(info.file_size + 1)
+    if len(data) != info.file_size:
+        raise _Unreadable(f"the member '{name}' holds {len(data)} bytes, not the {info.file_size} its directory says")
+    buffer = io.BytesIO(data)
+    version = npy_format.read_magic(buffer)
+    if version not in ((1, 0), (2, 0)):
+        raise _Unreadable(f"the member '{name}' is a .npy file of version {version}, which model files do not use")
+    read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+    shape, fortran_order, dtype = read_header(buffer)
+    if dtype.hasobject:
+        raise _Unreadable(
+            f"the array '{name}' holds pickled Python objects, which gaussmix never loads (a gaussmix model file "
+            "holds only numeric arrays)"
+        )
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(data) - buffer.tell():
+        raise _Unreadable(
+            f"the array '{name}' has a header for shape {shape} of {dtype}, which does not match its "
+            f"{len(data) - buffer.tell()} data bytes"
+        )
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=buffer.tell()) if count else np.empty(0, dtype)
+    return flat.reshape(shape, order="F" if fortran_order else "C").copy()
+
+
+def _is_extra_name(name: str) -> bool:
+    return bool(_ARRAY_NAME.match(name)) and name not in _RESERVED_NAMES
 
 
 def _describe(exc: BaseException) -> str:
@@ -310,7 +363,6 @@ def _check_variances(variances: np.ndarray, prec_chol: np.ndarray, covariance_ty
 def _metadata_document(
     covariance_type: str, n_components: int, n_features: int, metadata: Mapping[str, Any]
 ) -> dict[str, Any]:
-    from .. import __version__  # at call time: gaussmix/__init__ may import the estimator, which imports us
 
     if not isinstance(metadata, Mapping):
         raise _Invalid(f"metadata must be a mapping; got {type(metadata).__name__}")
