@@ -93,11 +93,13 @@ def test_chunks_of_seven_rows_cover_100_rows_in_order_and_can_be_read_twice(tmp_
         np.testing.assert_array_equal(a.X, b.X)
 
 
-def test_default_chunk_rows_is_about_8_mb_and_at_least_1024(tmp_path):
+def test_default_chunk_rows_is_about_8_mb_and_at_least_16(tmp_path):
     np.save(tmp_path / "narrow.npy", np.zeros((10, 2)))
     np.save(tmp_path / "wide.npy", np.zeros((10, 4000)))
+    np.save(tmp_path / "wider.npy", np.zeros((1, 100_000)))
     assert open_data(tmp_path / "narrow.npy").chunk_rows == 8 * 2**20 // (8 * 2)
-    assert open_data(tmp_path / "wide.npy").chunk_rows == 1024
+    assert open_data(tmp_path / "wide.npy").chunk_rows == 8 * 2**20 // (8 * 4000)
+    assert open_data(tmp_path / "wider.npy").chunk_rows == 16
 
 
 @pytest.mark.parametrize("fmt", ["npy", "parquet", "zarr"])

@@ -25,6 +25,25 @@ def _import_pyarrow(what: str) -> Any:
     return pyarrow
 
 
+def _is_numeric(pa: Any, kind: Any) -> bool:
+    """Integers, floats, booleans and decimals, and dictionary-encoded columns of them, read as float64."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return any(test(kind) for test in (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean,
+                                       pa.types.is_decimal))
+
+
+def _as_float64(pa: Any, batch: Any) -> Any:
+    """The chosen (numeric) columns as float64, nulls kept as nulls (then NaN, caught by the finiteness check)."""
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        columns.append(column if pa.types.is_float64(column.type) or pa.types.is_float32(column.type)
+                       else column.cast(pa.float64()))
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
 def open_parquet(path: Path) -> Layout:
     """Read a Parquet file's schema and row count; non-numeric columns are recorded, to fail only if chosen."""
     pa = _import_pyarrow("Parquet files")
@@ -38,7 +57,7 @@ def open_parquet(path: Path) -> Layout:
     names = tuple(schema.names)
     if n_rows == 0:
         raise DataSourceError(f"{path} has no data rows.")
-    numeric = [pa.types.is_integer(f.type) or pa.types.is_floating(f.type) for f in schema]
+    numeric = [_is_numeric(pa, f.type) for f in schema]
     non_numeric = {j: str(f.type) for j, f in enumerate(schema) if not numeric[j]}
 
     def read(cols: list[int], rows: int) -> Iterator[np.ndarray]:
@@ -46,7 +65,7 @@ def open_parquet(path: Path) -> Layout:
         try:
             with pq.ParquetFile(path) as parquet:
                 for batch in parquet.iter_batches(batch_size=rows, columns=[names[j] for j in cols]):
-                    yield batch_to_block(batch)
+                    yield batch_to_block(_as_float64(pa, batch))
                     done += batch.num_rows
         except (pa.ArrowException, OSError) as exc:
             raise DataSourceError(f"{path} could not be read after row {done} (corrupt?): {exc}") from exc

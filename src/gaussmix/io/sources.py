@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 from ..exceptions import DataSourceError
 from ._arrays import open_npy, open_npz, open_zarr
-from ._layout import BlockReader, Layout, column_label
+from ._layout import BlockReader, FileState, Layout, column_label
 from ._parquet import open_parquet
 from ._text import open_text
 
@@ -31,7 +32,7 @@ __all__ = ["Chunk", "FileSource", "is_data_path", "open_data"]
 CSV_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: sniffed from the first line
 SUFFIXES = (".npy", ".npz", ".parquet", ".pq", *CSV_DELIMITERS, ".zarr")
 _BLOCK_BYTES = 8 * 2**20  # ~8 MB of float64 X per block by default
-_MIN_CHUNK_ROWS = 1024
+_MIN_CHUNK_ROWS = 16  # only very wide files (over 65,536 columns) get blocks of more than ~8 MB
 
 ColumnSpec = str | int
 
@@ -49,7 +50,10 @@ class FileSource:
     """A data file read in blocks of ``chunk_rows`` rows; build it with :func:`open_data`.
 
     ``chunks()`` may be called many times; each call is one pass over the file. X blocks are C-contiguous,
-    finite, of ``dtype``; weights are finite, non-negative float64, or None without a weight column.
+    finite, of ``dtype``; weights are finite, non-negative float64, or None without a weight column. A pass over
+    a file that changed since it was opened (rewritten, grown, truncated, touched or replaced: see ``FileState``)
+    raises DataSourceError: passes of one fit must read the same rows. ``skipped_columns`` names the non-numeric
+    columns left out by ``open_data(non_numeric="skip")``.
     """
 
     path: Path
@@ -62,14 +66,30 @@ class FileSource:
     _columns: tuple[int, ...] = field(repr=False)
     _weight_column: int | None = field(repr=False)
     _names: tuple[str, ...] | None = field(repr=False)
+    _state: FileState = field(repr=False)
+    skipped_columns: tuple[str, ...] = ()
 
     def chunks(self) -> Iterator[Chunk]:
         """Yield the file's rows as :class:`Chunk` blocks, in order, checking each block as it arrives."""
         wanted = list(self._columns) + ([] if self._weight_column is None else [self._weight_column])
         offset = 0
+        self._check_unchanged()
         for raw in _rebatch(self._read(wanted, self.chunk_rows), self.chunk_rows):
+            self._check_unchanged()  # before the block is used: a stat costs microseconds, a block milliseconds
             yield self._checked(raw, offset)
             offset += raw.shape[0]
+        self._check_unchanged()
+
+    def _check_unchanged(self) -> None:
+        try:
+            change = self._state.change(FileState.of(self.path))
+        except FileNotFoundError:
+            change = "it was deleted"
+        if change is not None:
+            raise DataSourceError(
+                f"{self.path} changed during the fit: {change} since it was opened. Every pass over a file must read "
+                "the same rows; fit again once the file stays unchanged (or copy it first)."
+            )
 
     def _checked(self, raw: np.ndarray, offset: int) -> Chunk:
         n_x = len(self._columns)
@@ -111,6 +131,7 @@ def open_data(
     dtype: Any = None,
     *,
     key: str | None = None,
+    non_numeric: Literal["raise", "skip"] = "raise",
 ) -> FileSource:
     """Open a numeric data file as a chunked source of rows, without reading its data yet.
 
@@ -122,13 +143,17 @@ def open_data(
     columns : sequence of str or int, optional
         Columns of X, by name (files with names) or index; default all but ``sample_weight_column``.
     chunk_rows : int, optional
-        Rows per block; default about 8 MB of float64 X, at least 1024 rows.
+        Rows per block; default about 8 MB of float64 X, at least 16 rows.
     sample_weight_column : str or int, optional
         A column read as non-negative sample weights and left out of X.
     dtype : float32 or float64, optional
         dtype of X blocks; default float32 when every chosen column is float32 in the file, else float64.
     key : str, optional
         Which array of an ``.npz`` file or zarr group; needed only when there are several.
+    non_numeric : {"raise", "skip"}, default="raise"
+        Without ``columns``: whether a column the header shows is not numeric (a Parquet string, dictionary or
+        date column; a CSV column whose first data row is text) is an error or left out of X (listed in
+        ``skipped_columns``). Chosen columns are always checked.
 
     Returns
     -------
@@ -146,12 +171,25 @@ def open_data(
     [(0, (2, 2)), (2, (2, 2)), (4, (1, 2))]
     """
     path = Path(path)
+    if non_numeric not in ("raise", "skip"):
+        raise ValueError(f"non_numeric must be 'raise' or 'skip'; got {non_numeric!r}.")
     if chunk_rows is not None and (isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer))
                                    or chunk_rows < 1):
         raise ValueError(f"chunk_rows must be a positive integer or None; got {chunk_rows!r}.")
     if dtype is not None and np.dtype(dtype) not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32, float64 or None; got {np.dtype(dtype)}.")
+    state = _state_of(path)  # before the header is read: a change while opening shows on the first pass
     layout = _open_layout(path, key)
+    skipped: list[int] = []
+    if columns is None and non_numeric == "skip":
+        w = None if sample_weight_column is None else _column_index(sample_weight_column, layout, path)
+        skipped = sorted(j for j in layout.non_numeric if j != w)
+        columns = [j for j in range(layout.n_columns) if j not in skipped and j != w]
+        if not columns:
+            raise DataSourceError(
+                f"No numeric columns in {path}: " + ", ".join(
+                    f"{column_label(layout.names, j)} has type {layout.non_numeric[j]}" for j in skipped) + "."
+            )
     x_cols, w_col = _choose_columns(layout, columns, sample_weight_column, path)
     for j in [*x_cols, *([] if w_col is None else [w_col])]:
         if j in layout.non_numeric:
@@ -174,16 +212,32 @@ def open_data(
         _columns=tuple(x_cols),
         _weight_column=w_col,
         _names=layout.names,
+        _state=state,
+        skipped_columns=tuple(column_label(layout.names, j) for j in skipped),
     )
+
+
+def _state_of(path: Path) -> FileState:
+    """The file's FileState; refuses what cannot be read more than once (FIFOs, devices, sockets)."""
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "No such data file", str(path))
+    st = os.stat(path)
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+        raise DataSourceError(
+            f"{path} is {kind}, not a regular file: a fit reads its data once per EM iteration, which a stream "
+            "cannot give. Save the data to a file first."
+        )
+    return FileState(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
 
 
 def _open_layout(path: Path, key: str | None) -> Layout:
     suffix = path.suffix.lower()
-    if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, "No such data file", str(path))
     if suffix == ".zarr" or _is_zarr_dir(path):
         return open_zarr(path, key)
-    if suffix not in SUFFIXES or path.is_dir():
+    if path.is_dir():
+        raise DataSourceError(f"{path} is a directory, not a data file (nor a zarr array).")
+    if suffix not in SUFFIXES:
         raise DataSourceError(
             f"Cannot read {path}: unknown data file suffix {path.suffix!r}; expected one of {', '.join(SUFFIXES)} "
             "or a zarr directory."
