@@ -26,10 +26,17 @@ def check_data(
         raise TypeError(f"Sparse input is not supported: {name} is a {type(X).__name__}. Convert it with "
                         f"{name}.toarray() if it fits in memory.")
     feature_names = _column_names(X)
-    if hasattr(X, "dtypes") and feature_names is not None:
-        for column, dtype in zip(feature_names, X.dtypes):
-            if not (np.issubdtype(np.dtype(dtype), np.number) or np.dtype(dtype) == bool):
-                raise TypeError(f"{name} column {column!r} is not numeric (dtype {dtype}).")
+    columns = getattr(X, "columns", None)
+    if columns is not None and hasattr(X, "dtypes") and hasattr(X, "to_numpy"):
+        dtypes = list(X.dtypes)
+        for column, dtype in zip(columns, dtypes):
+            # .kind covers NumPy and pandas extension dtypes alike (Int64Dtype 'i', BooleanDtype 'b', category 'O').
+            if getattr(dtype, "kind", "O") not in "iufbc":
+                raise TypeError(f"{name} column {column!r} is not numeric (dtype {dtype}); choose the "
+                                f"numeric columns, e.g. {name}.select_dtypes('number').")
+        if not all(isinstance(dtype, np.dtype) for dtype in dtypes):
+            # Extension dtypes (Int64, Float64, boolean, pyarrow): pd.NA becomes NaN, reported by row and column.
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
     try:
         array = np.asarray(X)
     except (ValueError, TypeError) as exc:
