@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._base import fitted_params
+from ..core.estep import log_resp
 from ..estimator import GaussianMixture
 from ..executors.sampling import reservoir_sample
 from ..io.sources import FileSource, open_data
 from ..io.writers import open_writer
+from .errors import say
+
+#: Rows per block when ``write_rows`` writes an in-memory table (CSV text of a block is built in memory).
+WRITE_BLOCK_ROWS = 65_536
 
 
 def parse_columns(text: str | None) -> list[str | int] | None:
@@ -30,18 +38,50 @@ def parse_column(text: str | None) -> str | int | None:
 
 def open_input(path: str | os.PathLike[str], columns: str | None = None, sample_weight_column: str | None = None,
                model: GaussianMixture | None = None, chunk_rows: int | None = None) -> FileSource:
-    """Open a data file; without ``--columns``, a named file is read with the columns the model was fitted on.
+    """Open a data file; without ``--columns``, the columns the model was fitted on, else every numeric column.
 
-    So a CSV with extra columns (ids, labels) predicts with the right features without repeating ``--columns``.
+    So a CSV or Parquet file with extra columns (ids, labels) predicts with the right features without repeating
+    ``--columns``; without a model, non-numeric columns (text ids) are skipped with a note on stderr.
     """
     chosen = parse_columns(columns)
     weight = parse_column(sample_weight_column)
+    if chosen is not None:
+        return open_data(path, columns=chosen, sample_weight_column=weight, chunk_rows=chunk_rows)
+    source = open_data(path, sample_weight_column=weight, chunk_rows=chunk_rows, non_numeric="skip")
     fitted_names = getattr(model, "feature_names_in_", None)
-    if chosen is None and fitted_names is not None:
-        source = open_data(path, sample_weight_column=weight, chunk_rows=chunk_rows)
-        if source.feature_names is not None and tuple(source.feature_names) != tuple(fitted_names):
-            chosen = [str(n) for n in fitted_names]
-    return open_data(path, columns=chosen, sample_weight_column=weight, chunk_rows=chunk_rows)
+    if fitted_names is not None and source.feature_names is not None \
+            and tuple(source.feature_names) != tuple(fitted_names):
+        return open_data(path, columns=[str(n) for n in fitted_names], sample_weight_column=weight,
+                         chunk_rows=chunk_rows)
+    if source.skipped_columns:
+        say(f"note: skipping the non-numeric column(s) {', '.join(source.skipped_columns)} of {path}; "
+            "choose columns with --columns.")
+    return source
+
+
+def refuse_overwriting(inputs: Mapping[str, Path | None], outputs: Mapping[str, Path | None]) -> None:
+    """Refuse, before any work, an output that is one of the command's inputs or another output.
+
+    Existing files are compared as files (``os.path.samefile``: symlinks and hard links included), so
+    ``-o ./d.csv`` for ``d.csv`` is caught; paths that do not exist yet by absolute path (two outputs to one file).
+    """
+    given_outputs = [(what, Path(p)) for what, p in outputs.items() if p is not None]
+    for k, (what, out) in enumerate(given_outputs):
+        others = [*inputs.items(), *given_outputs[:k]]
+        for other_what, other in others:
+            if other is not None and _same_file(out, Path(other)):
+                kind = "an output" if (other_what, other) in given_outputs else "an input"
+                raise ValueError(
+                    f"Refusing to write {what} '{out}': it is the same file as {other_what} '{other}', {kind} of "
+                    "this command, which would be lost. Choose another output path."
+                )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.absolute() == b.absolute()
 
 
 @dataclass(frozen=True)
@@ -61,13 +101,14 @@ class FitStats:
 
 def fit_stats(model: GaussianMixture, source: FileSource) -> FitStats:
     """Log-likelihood and per-component sizes in one pass over the file (the fit's own passes end before)."""
+    params = fitted_params(model).to_numpy()
     total, n, rows = 0.0, 0.0, 0
     sizes = np.zeros(model.n_components)
     for chunk in source.chunks():
-        log_prob = model.score_samples(chunk.X)
-        labels = model.predict(chunk.X)
+        log_prob, log_resp_ = log_resp(chunk.X, params)
+        labels = np.argmax(log_resp_, axis=1)
         w = np.ones(log_prob.shape[0]) if chunk.sample_weight is None else chunk.sample_weight
-        total += float(w @ log_prob)
+        total += float(w @ np.asarray(log_prob, dtype=np.float64))
         n += float(w.sum())
         rows += log_prob.shape[0]
         sizes += np.bincount(labels, weights=w, minlength=model.n_components)
@@ -80,7 +121,44 @@ def sample_rows(source: FileSource, size: int, seed: int | None) -> np.ndarray:
     return X
 
 
-def write_rows(path: str | os.PathLike[str], columns: list[str], block: dict[str, Any]) -> None:
-    """Write one block of named columns to a .csv/.tsv/.parquet/.npy file, atomically."""
-    with open_writer(path, columns) as out:
-        out.write(block)
+def write_rows(path: str | os.PathLike[str], columns: list[str], table: dict[str, Any]) -> None:
+    """Write named columns to a .csv/.tsv/.parquet/.npy file, atomically, in blocks of ``WRITE_BLOCK_ROWS`` rows."""
+    n_rows = len(next(iter(table.values())))
+    with open_writer(path, columns, n_rows=n_rows) as out:
+        for lo in range(0, max(n_rows, 1), WRITE_BLOCK_ROWS):
+            out.write({name: np.asarray(values)[lo:lo + WRITE_BLOCK_ROWS] for name, values in table.items()})
+
+
+def check_sample_size(n_samples: int, n_features: int) -> None:
+    """Refuse up front a ``sample -n`` whose rows (float64 features and a label) cannot fit in available memory."""
+    needed = 2 * n_samples * (n_features + 1) * 8  # the drawn rows, plus one copy while they are assembled
+    available = available_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"--n-samples {n_samples:,} needs about {_size(needed)} of memory ({n_samples:,} rows × {n_features + 1} "
+            f"columns × 8 bytes, twice), but only {_size(available)} is available. Draw fewer rows (several files "
+            "with different --seed values if you need more)."
+        )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``, else free pages), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n_bytes < 1024:
+            return f"{n_bytes:.3g} {unit}"
+        n_bytes /= 1024
+    return f"{n_bytes:,.0f} TiB"

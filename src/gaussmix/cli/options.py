@@ -13,13 +13,16 @@ FIGURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
 
 
 def output_path(*suffixes: str):
-    """A typer callback refusing, before any work, an output whose directory is missing or suffix is unknown."""
+    """A typer callback refusing, before any work, an output whose directory is missing, suffix is unknown, or that
+    is a directory (inputs are compared with outputs by ``data.refuse_overwriting``, once all are parsed)."""
 
     def check(path: Path) -> Path:
         if suffixes and path.suffix.lower() not in suffixes:
             raise typer.BadParameter(f"'{path}' must end in one of {', '.join(suffixes)}.")
         if not path.absolute().parent.is_dir():
             raise typer.BadParameter(f"the directory of '{path}' does not exist.")
+        if path.is_dir():
+            raise typer.BadParameter(f"'{path}' is a directory; an output must be a file.")
         return path
 
     return check

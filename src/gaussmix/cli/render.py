@@ -20,15 +20,28 @@ def stdout() -> Console:
 
 
 def print_json(report: Any) -> None:
-    """The report as JSON on stdout (plain text, never wrapped or coloured)."""
-    print(json.dumps(report, indent=2, default=_plain))
+    """The report as strict JSON on stdout (plain text, never wrapped or coloured).
+
+    JSON has no NaN or infinity, so a non-finite number (the log-likelihood of a row too far from every
+    component is -inf) is written as null; docs/CLI.md says so.
+    """
+    print(json.dumps(_plain(report), indent=2, allow_nan=False))
 
 
 def _plain(value: Any) -> Any:
+    """``value`` as JSON types: arrays and NumPy scalars as lists and numbers, non-finite floats as None."""
     if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
