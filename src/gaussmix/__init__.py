@@ -1,6 +1,7 @@
 """gaussmix: Gaussian mixture models by exact EM over sufficient statistics."""
 
 from ._version import __version__
+from .bayesian import BayesianGaussianMixture
 from .analysis import OutlierDetector, log_likelihood_ratio, map_adapt, select, uncertainty
 from .core.params import GaussianParams
 from .core.stats import SufficientStats
@@ -16,6 +17,7 @@ from .io.sources import open_data
 from .predictions import write_predictions
 
 __all__ = [
+    "BayesianGaussianMixture",
     "ConvergenceWarning",
     "DataSourceError",
     "DegenerateComponentWarning",
