@@ -1,25 +1,26 @@
 """Which source and executor serve an input: arrays in memory, files streamed from disk, Dask collections.
 
-The estimator asks this module only for inputs that are not in-memory arrays (``is_streamed``); arrays keep the
-estimator's own path. Files become ``open_data`` sources mapped in this process; Dask collections become a
-``DaskSource`` mapped on the workers. Both meet the ``ChunkSource`` protocol, so the EM loop never knows which.
+Files become ``open_data`` sources and arrays ``ArraySource``s, mapped in this process; Dask collections become a
+``DaskSource`` mapped on the workers. ``executor_for`` is the one choice between them; every pass below is the
+same call on either executor, so the EM loop and the estimator never know which.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
 from . import _validation as check
-from .executors.dask import DaskSource, dask_accumulator, dask_map_rows, dask_sample, dask_source, \
-    dask_weighted_sum, is_dask_collection
-from .executors.local import ArraySource, Chunk, ChunkSource, default_chunk_rows, local_accumulator
-from .executors.local import map_rows as local_map_rows
-from .executors.sampling import reservoir_sample
+from .executors import base
+from .executors import dask as dask_executor
+from .executors import local as local_executor
+from .executors.base import Executor
+from .executors.dask import DaskSource, check_weight_block, dask_source, is_dask_collection
+from .executors.local import ArraySource, ChunkSource, WeightedSource, default_chunk_rows
+from .executors.sampling import sample_rows
 from .io.sources import open_data
 
 #: Rows the initialisation sees when the data is streamed and ``init_sample_size`` is None.
@@ -50,20 +51,13 @@ def streamed_source(X: Any, sample_weight: Any, *, chunk_rows: int | None, n_com
             weights = np.asarray(weights, dtype=np.float64)  # its length is checked against X's row chunks
             check.check_sample_weight(weights, weights.shape[0] if weights.ndim == 1 else -1)
         return dask_source(X, weights, chunk_rows=chunk_rows or default_chunk_rows(n_features, n_components),
-                           check_rows=partial(_check_rows, names), check_weights=_check_weights, persist=persist)
+                           check_rows=partial(_check_rows, names), check_weights=check_weight_block, persist=persist)
     source = open_data(X, chunk_rows=chunk_rows) if isinstance(X, (str, os.PathLike)) else X
     return source if sample_weight is None else WeightedSource(source, _weights_for(source, sample_weight))
 
 
 def _check_rows(feature_names: tuple[str, ...] | None, block: np.ndarray, row_offset: int) -> None:
     check.check_finite(block, "X", feature_names, row_offset)
-
-
-def _check_weights(block: np.ndarray, row_offset: int) -> None:
-    bad = np.flatnonzero(~np.isfinite(block) | (block < 0))
-    if bad.size:
-        raise ValueError(f"sample_weight must be finite and non-negative; row {row_offset + bad[0]} holds "
-                         f"{block[bad[0]]!r}.")
 
 
 def _weights_for(source: ChunkSource, sample_weight: Any) -> np.ndarray:
@@ -73,70 +67,36 @@ def _weights_for(source: ChunkSource, sample_weight: Any) -> np.ndarray:
     return check.check_sample_weight(w, w.shape[0] if w.ndim == 1 else -1)
 
 
-@dataclass(frozen=True, eq=False)
-class WeightedSource:
-    """A source whose rows take their weights from an in-memory array, block by block."""
-
-    source: ChunkSource
-    sample_weight: np.ndarray
-
-    def __getattr__(self, name: str) -> Any:  # n_features, feature_names, n_rows, dtype, path...
-        if name == "source":  # not set yet (copy, unpickling): don't recurse
-            raise AttributeError(name)
-        return getattr(self.source, name)
-
-    def chunks(self) -> Iterator[Chunk]:
-        n = self.sample_weight.shape[0]
-        end = 0
-        for chunk in self.source.chunks():
-            if chunk.sample_weight is not None:
-                raise ValueError("sample_weight was given twice: as an argument and as a column of the data source.")
-            end = chunk.offset + chunk.X.shape[0]
-            if end > n:
-                raise ValueError(f"sample_weight has {n} entries; X has more rows (at least {end}).")
-            yield Chunk(chunk.offset, chunk.X, self.sample_weight[chunk.offset:end])
-        if end != n:
-            raise ValueError(f"sample_weight has {n} entries; X has {end} rows.")
+def executor_for(source: ChunkSource) -> Executor:
+    """The executor that maps the source's blocks: on the Dask workers for a DaskSource, else in this process."""
+    return dask_executor.executor(source) if isinstance(source, DaskSource) else local_executor.executor()
 
 
 def accumulator(source: ChunkSource) -> Callable:
-    """``accumulate(params)`` over the source: on the Dask workers, or block by block in this process."""
-    return dask_accumulator(source) if isinstance(source, DaskSource) else local_accumulator(source)
+    """``accumulate(params)`` over the source: one pass of E-step statistics, on the executor that serves it."""
+    return base.accumulator(executor_for(source), source)
 
 
 def init_sample(source: ChunkSource, size: int | None,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
     """A uniform sample of rows (and their weights) for the initialisation, in one pass over the source."""
-    size = size or DEFAULT_INIT_SAMPLE
-    sample = dask_sample if isinstance(source, DaskSource) else reservoir_sample
-    X, weights, _ = sample(source, size, rng)
+    X, weights, _ = sample_rows(executor_for(source), source, size or DEFAULT_INIT_SAMPLE, rng)
     return X, weights
 
 
 def map_rows(source: ChunkSource, row_function: Callable[[Any], Any]) -> Any:
     """``row_function`` over every block in row order: a lazy Dask array for Dask input, else an array."""
-    if isinstance(source, DaskSource):
-        return dask_map_rows(source, row_function)
-    return local_map_rows(source, row_function)
+    return executor_for(source).map_rows(source, row_function)
 
 
 def mean_of_rows(source: ChunkSource, row_function: Callable[[Any], Any],
                  sample_weight: Any = None) -> tuple[float, float]:
     """The (weighted) mean of a per-row value over all rows, and the (weighted) row count, in one pass."""
-    if isinstance(source, DaskSource):
-        total, n = dask_weighted_sum(source, row_function, sample_weight)
-        return total / n, n
-    if sample_weight is not None:
-        source = WeightedSource(source, _weights_for(source, sample_weight))
-    total, n = 0.0, 0.0
-    for chunk in source.chunks():
-        values = np.asarray(row_function(chunk.X), dtype=np.float64)
-        w = chunk.sample_weight
-        total += float(np.sum(values)) if w is None else float(w @ values)
-        n += values.shape[0] if w is None else float(np.sum(w))
-    if n <= 0:
-        raise ValueError("The data source has no rows." if total == 0 else "sample_weight sums to zero.")
-    return total / n, n
+    executor = executor_for(source)
+    if sample_weight is not None:  # a Dask array of weights is checked block by block as it computes
+        weights = sample_weight if is_dask_collection(sample_weight) else _weights_for(source, sample_weight)
+        source = executor.with_weights(source, weights)
+    return base.mean_of_rows(executor, source, row_function)
 
 
 def check_rows_source(source: ChunkSource, n_features: int, fitted_names: Any, owner: str) -> ChunkSource:

@@ -125,7 +125,7 @@ def test_same_seed_gives_the_same_sample_and_other_seeds_do_not(rng):
 
 
 def test_sample_does_not_depend_on_block_size_for_a_numpy_generator(rng):
-    """Documented property of this implementation (one key per row, in row order), not of the interface."""
+    """A row's key depends on the seed drawn from the generator and the row's index alone."""
     X = rng.normal(size=(400, 2))
     samples = [reservoir_sample(Rows(X, chunk_rows=c), 15, np.random.default_rng(3))[2] for c in (1, 7, 400)]
     np.testing.assert_array_equal(samples[0], samples[1])

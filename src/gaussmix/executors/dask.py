@@ -12,16 +12,16 @@ from __future__ import annotations
 import sys
 import uuid
 from dataclasses import dataclass, replace
-from functools import partial, reduce
-from operator import add
+from functools import partial
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..core.estep import chunk_stats
+from ..core.chunks import Chunk
 from ..core.params import GaussianParams
 from ..core.stats import SufficientStats
-from .local import Chunk
+from .base import NO_BLOCKS, Executor, accumulator, no_blocks
+from .sampling import sample_rows
 
 #: Fan-in of the tree that adds the blocks' statistics (as ``split_every`` in dask's reductions).
 SPLIT_EVERY = 8
@@ -180,41 +180,74 @@ def _distributed_client(dask: Any) -> Any:
     return client if isinstance(client, Client) else None
 
 
-# -- EM on the workers ----------------------------------------------------------------------------------------
+# -- the executor: one task per block, a tree of combines ---------------------------------------------------
+
+def executor(source: DaskSource, split_every: int = SPLIT_EVERY) -> Executor:
+    """The Dask executor for ``source``: block tasks where the blocks are held, a tree of fan-in ``split_every``.
+
+    A block function sees at most ``source.chunk_rows`` rows per E-step call, so a task's working set stays small.
+    """
+    return Executor(map_reduce=partial(map_reduce, split_every=split_every), map_rows=map_rows, share=share,
+                    with_weights=with_weights, rows_per_call=source.chunk_rows)
+
 
 def dask_accumulator(source: DaskSource, split_every: int = SPLIT_EVERY) -> Callable[[GaussianParams], SufficientStats]:
     """``accumulate(params)``: one E-step task per block of the persisted X, a tree of ``+``, one result back.
 
-    The parameters travel once per call, as one graph key all tasks share (never embedded in each task); each
-    task runs where its block is held. Worst-row indices are global (each task gets its block's offset).
+    The parameters (with the pass's density plan) travel once per call, as one graph key all tasks share (never
+    embedded in each task); each task runs where its block is held. Worst-row indices are global.
+    """
+    return accumulator(executor(source, split_every), source)
+
+
+def dask_sample(source: DaskSource, size: int, rng: np.random.Generator,
+                split_every: int = SPLIT_EVERY) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """A uniform sample of ``size`` rows without replacement, drawn where the blocks live (``sample_rows``)."""
+    return sample_rows(executor(source, split_every), source, size, rng)
+
+
+def share(value: Any) -> Any:
+    """``value`` as one graph key that every task of a pass references: sent once, fetched once per worker.
+
+    Unlike ``client.scatter``ed data, a graph key is recomputed if the worker holding it dies
+    (``scatter(..., broadcast=True)`` also hung in its replicate step when a worker died during it).
     """
     dask, _ = _import_dask()
-
-    def accumulate(params: GaussianParams) -> SufficientStats:
-        shared = dask.delayed(params, traverse=False, name=f"gaussmix-params-{uuid.uuid4().hex}")
-        return _map_reduce(source, _block_stats, _sum_stats, (shared, source.chunk_rows), split_every)
-
-    return accumulate
+    return dask.delayed(value, traverse=False, name=f"gaussmix-params-{uuid.uuid4().hex}")
 
 
-def _map_reduce(source: DaskSource, block_function: Callable, combine: Callable, args: tuple,
-                split_every: int) -> Any:
-    """``block_function(X, w, offset, index, *args)`` on every block, on the worker holding it; results combined
-    in a tree of fan-in ``split_every``; the root computed on the source's scheduler and returned.
+def with_weights(source: DaskSource, sample_weight: Any) -> DaskSource:
+    """The source with its blocks carrying ``sample_weight`` (NumPy, checked; or a Dask array, checked per block)."""
+    _, da = _import_dask()
+    return replace(source, sample_weight=_aligned_weights(da, sample_weight, source.X, check_weight_block))
 
-    ``args`` may hold delayed values, such as the params: one graph key that each worker fetches once and that,
-    unlike ``client.scatter``ed data, is recomputed if the worker holding it dies (``scatter(..., broadcast=True)``
-    also hung in its replicate step when a worker died during it).
+
+def check_weight_block(block: np.ndarray, row_offset: int) -> None:
+    """Raise, naming the global row, if a block of weights holds a negative or non-finite value."""
+    bad = np.flatnonzero(~np.isfinite(block) | (block < 0))
+    if bad.size:
+        raise ValueError(f"sample_weight must be finite and non-negative; row {row_offset + bad[0]} holds "
+                         f"{block[bad[0]]!r}.")
+
+
+def map_reduce(source: DaskSource, block_function: Callable, combine: Callable, args: tuple = (), *,
+               empty: Any = NO_BLOCKS, split_every: int = SPLIT_EVERY) -> Any:
+    """``block_function(X, w, offset, *args)`` on every block, on the worker holding it; results combined in a tree
+    of fan-in ``split_every``; the root computed on the source's scheduler and returned.
+
+    ``args`` may hold ``share``d values, such as the params. A source with no blocks gives ``empty`` (or raises).
     """
     dask, _ = _import_dask()
     delayed = partial(dask.delayed, pure=False)
     blocks = source.X.to_delayed().ravel().tolist()
+    if not blocks:
+        return no_blocks(empty)
     weights = [None] * len(blocks) if source.sample_weight is None else source.sample_weight.to_delayed().tolist()
     near = _holders(source)
     parts = []
-    for index, (X, w, offset) in enumerate(zip(blocks, weights, source.offsets)):
+    for X, w, offset in zip(blocks, weights, source.offsets):
         with dask.annotate(**near(X.key)):
-            parts.append(delayed(block_function)(X, w, offset, index, *args))
+            parts.append(delayed(block_function)(X, w, offset, *args))
     while len(parts) > 1:
         parts = [delayed(combine)(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
     if source.client is not None:  # unoptimised, so that the tasks keep their placement annotations
@@ -238,60 +271,9 @@ def _holders(source: DaskSource) -> Callable[[Any], dict[str, Any]]:
     return near
 
 
-def _block_stats(X: np.ndarray, sample_weight: np.ndarray | None, offset: int, index: int, params: GaussianParams,
-                 chunk_rows: int) -> SufficientStats:
-    """Statistics of one block, summed over sub-blocks of ``chunk_rows`` rows (bounded working set)."""
-    zero = SufficientStats.zeros(params.n_components, params.n_features, params.covariance_type, params.means)
-    parts = (chunk_stats(X[s:s + chunk_rows], params, None if sample_weight is None else
-                         sample_weight[s:s + chunk_rows], offset + s) for s in range(0, X.shape[0], chunk_rows))
-    return reduce(add, parts, zero)
-
-
-def _sum_stats(*stats: SufficientStats) -> SufficientStats:
-    return reduce(add, stats)
-
-
-# -- the initialisation sample, drawn on the workers ---------------------------------------------------------
-
-def dask_sample(source: DaskSource, size: int, rng: np.random.Generator,
-                split_every: int = SPLIT_EVERY) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """A uniform sample of ``size`` rows without replacement, drawn where the blocks live.
-
-    Every positive-weight row gets a uniform key from a generator seeded by (one seed drawn from ``rng``, block
-    index), so the draw does not depend on scheduling; each block keeps its ``size`` smallest keys and a tree
-    merge keeps the ``size`` smallest overall: every set of ``size`` rows is equally likely. Returns the rows in
-    row order, their weights (None without weights) and their global indices, as ``reservoir_sample`` does.
-    """
-    seed = int(rng.integers(2**63))
-    keys, X, w, rows = _map_reduce(source, _block_sample, partial(_merge_samples, size), (size, seed), split_every)
-    order = np.argsort(rows, kind="stable")
-    return X[order], None if source.sample_weight is None else w[order], rows[order]
-
-
-def _block_sample(X: np.ndarray, w: np.ndarray | None, offset: int, index: int, size: int,
-                  seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    keys = np.random.default_rng([seed, index]).random(X.shape[0])
-    if w is not None:
-        keys[~(w > 0)] = np.inf  # rows of zero weight are never drawn
-    return _smallest(size, keys, X, np.ones(X.shape[0]) if w is None else w, offset + np.arange(X.shape[0]))
-
-
-def _merge_samples(size: int, *parts: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-    return _smallest(size, *(np.concatenate(column) for column in zip(*parts)))
-
-
-def _smallest(size: int, keys: np.ndarray, X: np.ndarray, w: np.ndarray,
-              rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The (at most) ``size`` entries with the smallest finite keys."""
-    keep = np.flatnonzero(np.isfinite(keys))
-    if keep.size > size:
-        keep = keep[np.argpartition(keys[keep], size - 1)[:size]]
-    return keys[keep], X[keep], w[keep], rows[keep].astype(np.int64)
-
-
 # -- row-wise results -----------------------------------------------------------------------------------------
 
-def dask_map_rows(source: DaskSource, row_function: Callable[[np.ndarray], np.ndarray]) -> Any:
+def map_rows(source: DaskSource, row_function: Callable[[np.ndarray], np.ndarray]) -> Any:
     """A lazy Dask array of ``row_function`` applied to every block (rows stay aligned with X's blocks).
 
     The output's trailing shape and dtype come from calling ``row_function`` on one row of zeros.
@@ -303,25 +285,3 @@ def dask_map_rows(source: DaskSource, row_function: Callable[[np.ndarray], np.nd
                                    meta=meta)
     trailing = tuple((n,) for n in probe.shape[1:])
     return source.X.map_blocks(row_function, chunks=(source.X.chunks[0], *trailing), dtype=probe.dtype, meta=meta)
-
-
-def dask_weighted_sum(source: DaskSource, row_function: Callable[[np.ndarray], np.ndarray],
-                      sample_weight: Any = None, split_every: int = SPLIT_EVERY) -> tuple[float, float]:
-    """(Σ w·f(x), Σ w) over all rows, f a per-row scalar function, in one pass; w is 1 without weights."""
-    _, da = _import_dask()
-    if sample_weight is not None:
-        source = replace(source, sample_weight=_aligned_weights(da, sample_weight, source.X, None))
-    total, n = _map_reduce(source, _block_weighted_sum, _sum_pairs, (row_function,), split_every)
-    return float(total), float(n)
-
-
-def _block_weighted_sum(X: np.ndarray, w: np.ndarray | None, offset: int, index: int,
-                        row_function: Callable) -> tuple[float, float]:
-    values = np.asarray(row_function(X), dtype=np.float64)
-    if w is None:
-        return float(np.sum(values)), float(X.shape[0])
-    return float(np.sum(w * values)), float(np.sum(w))
-
-
-def _sum_pairs(*pairs: tuple[float, float]) -> tuple[float, float]:
-    return sum(p[0] for p in pairs), sum(p[1] for p in pairs)

@@ -1,4 +1,4 @@
-"""The in-process executor: map the E-step over row blocks of an array or any ChunkSource, and sum."""
+"""The in-process executor: map a function over row blocks of an array or any ChunkSource on threads, and combine."""
 
 from __future__ import annotations
 
@@ -9,21 +9,19 @@ import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import reduce
-from operator import add
+from functools import partial, reduce
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
 from ..core.chunks import Chunk, ChunkSource  # re-exported: callers still import them from here
-from ..core.estep import chunk_stats
 from ..core.params import GaussianParams
 from ..core.stats import SufficientStats
+from .base import NO_BLOCKS, BlockFunction, Executor, accumulator, no_blocks
 
 #: Target bytes of a block: its rows, per-row values and a (rows, K) result of a row-wise method.
 BLOCK_BYTES = 16 * 2**20
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 
@@ -65,6 +63,42 @@ class ArraySource:
             yield Chunk(start, self.X[start:stop], w)
 
 
+@dataclass(frozen=True, eq=False)
+class WeightedSource:
+    """A source whose rows take their weights from an in-memory array (checked, one per row), block by block."""
+
+    source: ChunkSource
+    sample_weight: np.ndarray
+
+    def __getattr__(self, name: str) -> Any:  # n_features, feature_names, n_rows, dtype, path...
+        if name == "source":  # not set yet (copy, unpickling): don't recurse
+            raise AttributeError(name)
+        return getattr(self.source, name)
+
+    def chunks(self) -> Iterator[Chunk]:
+        n = self.sample_weight.shape[0]
+        end = 0
+        for chunk in self.source.chunks():
+            if chunk.sample_weight is not None:
+                raise ValueError("sample_weight was given twice: as an argument and as a column of the data source.")
+            end = chunk.offset + chunk.X.shape[0]
+            if end > n:
+                raise ValueError(f"sample_weight has {n} entries; X has more rows (at least {end}).")
+            yield Chunk(chunk.offset, chunk.X, self.sample_weight[chunk.offset:end])
+        if end != n:
+            raise ValueError(f"sample_weight has {n} entries; X has {end} rows.")
+
+
+def executor(n_workers: int | None = None) -> Executor:
+    """The in-process executor: blocks mapped on ``n_workers`` threads (default: the usable cores)."""
+    return Executor(map_reduce=partial(map_reduce, n_workers=n_workers),
+                    map_rows=partial(map_rows, n_workers=n_workers), share=_same, with_weights=WeightedSource)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def local_accumulator(
     source: ChunkSource, n_workers: int | None = None
 ) -> Callable[[GaussianParams], SufficientStats]:
@@ -73,14 +107,21 @@ def local_accumulator(
     NumPy blocks are mapped on ``n_workers`` threads (default: the usable cores), each with single-threaded BLAS;
     NumPy and BLAS release the GIL, and summing in block order keeps the result independent of the thread count.
     """
+    return accumulator(executor(n_workers), source)
 
-    def accumulate(params: GaussianParams) -> SufficientStats:
-        zero = SufficientStats.zeros(params.n_components, params.n_features, params.covariance_type, params.means)
-        stats = map_blocks(lambda c: chunk_stats(c.X, params, c.sample_weight, c.offset), source.chunks(),
-                           n_workers)
-        return reduce(add, stats, zero)
 
-    return accumulate
+def map_reduce(source: ChunkSource, block_function: BlockFunction, combine: Callable[..., R], args: tuple = (),
+               *, empty: Any = NO_BLOCKS, n_workers: int | None = None) -> R:
+    """``block_function(X, w, offset, *args)`` of every block (on threads, as ``map_blocks``), folded in block
+    order: ``combine(combine(r0, r1), r2)``..., so the result does not depend on the thread count.
+
+    A source with no blocks gives ``empty``, or raises ValueError when it is not given.
+    """
+    results = map_blocks(lambda c: block_function(c.X, c.sample_weight, c.offset, *args), source.chunks(), n_workers)
+    first = next(results, NO_BLOCKS)
+    if first is NO_BLOCKS:
+        return no_blocks(empty)
+    return reduce(combine, results, first)
 
 
 def map_rows(source: ChunkSource, row_function: Callable[[Any], Any], n_workers: int | None = None) -> Any:

@@ -1,29 +1,67 @@
-"""reservoir_sample: a uniform random sample of rows, without replacement, in one pass over a chunked source.
+"""A uniform random sample of rows without replacement, in one pass of any executor's ``map_reduce``.
 
-Used to seed k-means++ and to pick re-seeding candidates from data too large for memory. It works on anything
-with ``chunks()`` yielding ``(offset, X, sample_weight)`` blocks (the ChunkSource protocol), so it imports
-nothing from ``gaussmix.io``.
+Every row gets a uniform key that is a function of (seed, global row index) alone, the SplitMix64 output for that
+row (Steele, Lea & Flood 2014, the generator of Java's SplittableRandom), and the sample is the ``size`` rows with
+the smallest keys (random-key sampling). So the sample depends neither on how the rows are split into blocks nor on
+the executor: a file and a Dask array of the same rows give the same sample from the same generator state. Used to
+seed k-means++ and to pick re-seeding candidates from data too large for memory.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["reservoir_sample"]
+from .base import Executor
+from .local import executor as local_executor
+
+__all__ = ["reservoir_sample", "row_keys", "sample_rows"]
+
+_GOLDEN, _MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def row_keys(seed: int, first_row: int, n_rows: int) -> np.ndarray:
+    """Uniform keys in [0, 1), float64 (n_rows,), of rows ``first_row``... : the SplitMix64 outputs of ``seed``."""
+    z = np.arange(first_row + 1, first_row + n_rows + 1, dtype=np.uint64) * _GOLDEN + np.uint64(seed)
+    z = (z ^ (z >> np.uint64(30))) * _MIX1  # unsigned arithmetic wraps modulo 2**64, as SplitMix64 wants
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def sample_rows(executor: Executor, source: Any, size: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Draw ``size`` rows uniformly at random without replacement in one pass: ``reservoir_sample`` on any executor.
+
+    Returns the rows in increasing row order, their weights (None when no block carried weights) and their global
+    indices (int64). Rows of zero weight are never drawn; weights do not tilt the draw.
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive integer; got {size!r}.")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}.")
+    seed = int(rng.integers(2**63))
+    held = executor.map_reduce(source, _block_sample, partial(_merge_samples, size), (size, seed), empty=None)
+    if held is None:  # no blocks at all
+        return np.empty((0, getattr(source, "n_features", 0))), None, np.empty(0, dtype=np.int64)
+    held = _smallest(size, held)
+    order = np.argsort(held.rows[0], kind="stable")
+    return held.X[0][order], held.weights[0][order] if held.weighted else None, held.rows[0][order]
 
 
 def reservoir_sample(
     source: Any, size: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Draw ``size`` rows uniformly at random without replacement, reading ``source.chunks()`` once.
+    """Draw ``size`` rows uniformly at random without replacement, reading ``source.chunks()`` once, in this process.
 
-    Every row with positive weight gets an independent uniform key and the sample is the ``size`` rows with the
-    smallest keys, so every set of ``size`` such rows is equally likely (random-key reservoir sampling; rows
-    whose key cannot beat the current ``size``-th smallest are dropped as each block arrives, so memory stays
-    about ``2 * size`` rows). Rows of zero weight are never drawn. Weights do not tilt the draw: they are
-    returned with the rows, for the caller to use.
+    Every row with positive weight gets a uniform key (see the module doc) and the sample is the ``size`` rows with
+    the smallest keys, so every set of ``size`` such rows is equally likely; blocks are pruned to their ``size``
+    smallest keys as they arrive and the held rows whenever they pass ``2 * size``, so memory stays about
+    ``2 * size`` rows. Rows of zero weight are never drawn. Weights do not tilt the draw: they are returned with
+    the rows, for the caller to use.
 
     Parameters
     ----------
@@ -33,9 +71,8 @@ def reservoir_sample(
     size : int
         Number of rows wanted; if the source has no more positive-weight rows than this, all of them come back.
     rng : numpy.random.Generator
-        Source of randomness. One key is drawn per row, in row order, with ``rng.random``; with a NumPy
-        ``Generator`` the draw therefore does not depend on how the source splits rows into blocks (a
-        property of this implementation, not a promise of the interface).
+        Source of randomness: one seed is drawn from it. Row keys depend on that seed and the row's index only, so
+        the draw does not depend on how the source splits rows into blocks.
 
     Returns
     -------
@@ -59,47 +96,42 @@ def reservoir_sample(
     >>> X.shape, w is None, bool(np.all(X[:, 0] == 2 * rows))
     ((3, 2), True, True)
     """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"size must be a positive integer; got {size!r}.")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}.")
-    keys, X_parts, w_parts, row_parts = [np.empty(0)], [], [np.empty(0)], [np.empty(0, dtype=np.int64)]
-    held, threshold, weighted, n_features = 0, np.inf, False, getattr(source, "n_features", 0)
-    for chunk in source.chunks():
-        X = chunk.X
-        u = rng.random(X.shape[0])
-        n_features = X.shape[1]
-        take = u < threshold
-        if chunk.sample_weight is not None:
-            weighted = True
-            take &= chunk.sample_weight > 0
-        picked = np.flatnonzero(take)
-        if picked.size == 0:
-            continue
-        keys.append(u[picked])
-        X_parts.append(X[picked])
-        w_parts.append(np.ones(picked.size) if chunk.sample_weight is None else chunk.sample_weight[picked])
-        row_parts.append(chunk.offset + picked.astype(np.int64))
-        held += picked.size
-        if held > 2 * size:  # prune only now and then, so each held row is copied O(1) times on average
-            keys, X_parts, w_parts, row_parts = _smallest_keys(keys, X_parts, w_parts, row_parts, size)
-            threshold, held = keys[0].max(), size
-    if not X_parts:
-        return np.empty((0, n_features)), (np.empty(0) if weighted else None), np.empty(0, dtype=np.int64)
-    keys, X_parts, w_parts, row_parts = _smallest_keys(keys, X_parts, w_parts, row_parts, size)
-    order = np.argsort(row_parts[0], kind="stable")
-    w_sample = w_parts[0][order].astype(np.float64) if weighted else None
-    return X_parts[0][order], w_sample, row_parts[0][order]
+    return sample_rows(local_executor(), source, size, rng)
 
 
-def _smallest_keys(
-    keys: list[np.ndarray], X_parts: list[np.ndarray], w_parts: list[np.ndarray], row_parts: list[np.ndarray],
-    size: int,
-) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Merge the held pieces and keep the ``size`` rows with the smallest keys (all of them if fewer)."""
-    all_keys = np.concatenate(keys)
-    X, w, rows = np.concatenate(X_parts), np.concatenate(w_parts), np.concatenate(row_parts)
-    if all_keys.size > size:
-        keep = np.argpartition(all_keys, size - 1)[:size]
-        all_keys, X, w, rows = all_keys[keep], X[keep], w[keep], rows[keep]
-    return [all_keys], [X], [w], [rows]
+class _Held(NamedTuple):
+    """Rows held by a sample pass: parallel lists of keys, rows, weights and row indices, concatenated lazily."""
+
+    keys: list[np.ndarray]
+    X: list[np.ndarray]
+    weights: list[np.ndarray]
+    rows: list[np.ndarray]
+    weighted: bool
+
+
+def _block_sample(X: np.ndarray, sample_weight: np.ndarray | None, offset: int, size: int, seed: int) -> _Held:
+    """The (at most) ``size`` rows of one block with the smallest keys; zero-weight rows are never drawn."""
+    n = X.shape[0]
+    keys = row_keys(seed, offset, n)
+    if sample_weight is not None:
+        keys[~(sample_weight > 0)] = np.inf
+    weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    rows = offset + np.arange(n, dtype=np.int64)
+    return _smallest(size, _Held([keys], [X], [weights], [rows], sample_weight is not None))
+
+
+def _merge_samples(size: int, *parts: _Held) -> _Held:
+    """The union of held rows, pruned to the ``size`` smallest keys only once it passes ``2 * size`` rows, so a
+    fold over many blocks copies each row O(1) times on average."""
+    columns = [list(itertools.chain.from_iterable(column)) for column in zip(*(p[:4] for p in parts))]
+    held = _Held(*columns, any(p.weighted for p in parts))
+    return _smallest(size, held) if sum(k.size for k in held.keys) > 2 * size else held
+
+
+def _smallest(size: int, held: _Held) -> _Held:
+    """The (at most) ``size`` held rows with the smallest finite keys, as one array per column."""
+    keys, X, weights, rows = (np.concatenate(column) for column in held[:4])
+    keep = np.flatnonzero(np.isfinite(keys))
+    if keep.size > size:
+        keep = keep[np.argpartition(keys[keep], size - 1)[:size]]
+    return _Held([keys[keep]], [X[keep]], [weights[keep]], [rows[keep]], held.weighted)
