@@ -91,12 +91,6 @@ class SufficientStats:
             worst_points=worst[2],
         )
 
-    def with_row_offset(self, offset: int) -> SufficientStats:
-        """The same statistics with the worst rows' indices shifted by ``offset`` (a chunk's first global row)."""
-        from dataclasses import replace
-
-        return replace(self, worst_rows=self.worst_rows + offset)
-
 
 def _same_values(a: Any, b: Any) -> bool:
     xp = array_namespace(a)
