@@ -203,3 +203,21 @@ def test_warm_start_continues_from_the_previous_posterior(rng):
         warm.fit(X)
     for name in ("means_", "covariances_", "mean_precision_"):
         assert_close(getattr(warm, name), getattr(straight, name), 1e-9, name)
+
+
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("kind", COVARIANCE_TYPES)
+def test_model_file_round_trip_keeps_the_posterior_and_predictions(tmp_path, rng, kind, prior_type):
+    import gaussmix
+
+    X = three_clusters(rng, n=200)
+    model = BayesianGaussianMixture(n_components=4, covariance_type=kind, weight_concentration_prior_type=prior_type,
+                                    random_state=0).fit(X)
+    loaded = gaussmix.load(model.save(tmp_path / "bgm.npz"))
+    assert type(loaded) is BayesianGaussianMixture
+    for name in POSTERIOR:
+        assert_close(getattr(loaded, name), getattr(model, name), 1e-15, name)
+    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+    assert loaded.get_params() == model.get_params()
+    with pytest.raises(gaussmix.ModelFileError, match="holds a 'BayesianGaussianMixture', not a GaussianMixture"):
+        gaussmix.GaussianMixture.load(tmp_path / "bgm.npz")

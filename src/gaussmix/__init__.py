@@ -5,7 +5,7 @@ from .bayesian import BayesianGaussianMixture
 from .analysis import OutlierDetector, log_likelihood_ratio, map_adapt, select, uncertainty
 from .core.params import GaussianParams
 from .core.stats import SufficientStats
-from .estimator import GaussianMixture, load
+from .estimator import GaussianMixture
 from .exceptions import (
     ConvergenceWarning,
     DataSourceError,
@@ -14,6 +14,7 @@ from .exceptions import (
     NotFittedError,
 )
 from .io.sources import open_data
+from .loading import load
 from .predictions import write_predictions
 
 __all__ = [

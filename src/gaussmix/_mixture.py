@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import validate_data
 
 from . import _validation as check
+from . import persistence
 from ._base import check_fitted, fitted_params, is_fitted
 from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, \
     streamed_source
@@ -211,6 +212,32 @@ class MixtureBase(DensityMixin, BaseEstimator):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
 
+    @classmethod
+    def _fitted_from(cls, record: EMResult, params: GaussianParams, feature_names: tuple[str, ...] | None,
+                     hyper_parameters: dict[str, Any]) -> Any:
+        """A fitted estimator from a fit record whose state stands for ``params`` (no fit): model files,
+        scikit-learn conversion and MAP adaptation build their estimators here. The hyper-parameters are checked
+        by the class's rules and must agree with the parameters' number of components and covariance type (both
+        default to the parameters'); the attributes keep the parameters' float dtype."""
+        hyper = {"n_components": params.n_components, "covariance_type": params.covariance_type,
+                 **hyper_parameters}
+        model = cls(**hyper)
+        check.check_hyperparameters(model, cls._parameter_rules)
+        if model.n_components != params.n_components or model.covariance_type != params.covariance_type:
+            raise ValueError(
+                f"the hyper-parameters say n_components={model.n_components!r}, covariance_type="
+                f"{model.covariance_type!r}, but the parameters have {params.n_components} component(s) of type "
+                f"{params.covariance_type!r}."
+            )
+        if feature_names is not None and len(feature_names) != params.n_features:
+            raise ValueError(f"{len(feature_names)} feature names for {params.n_features} features.")
+        model._set_fitted(record, feature_names, _caster(params.means, params.means.dtype))
+        return model
+
+    def _record_arrays(self) -> dict[str, Any]:
+        """Fitted state beyond the mixture's parameters that a model file keeps (none by default)."""
+        return {}
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "n_features_in_")
 
@@ -311,6 +338,21 @@ class MixtureBase(DensityMixin, BaseEstimator):
 
         X, labels = sample_mixture(params, n_samples, check.to_generator(self.random_state))
         return _caster(X, self.means_.dtype)(X), labels
+
+    def save(self, path: Any) -> Any:
+        """Write the fitted model to ``path`` (``.npz``) atomically; :func:`gaussmix.load` reads it back exactly.
+
+        The file holds numeric arrays and JSON only (no pickle, so loading never runs code): the parameters,
+        ``get_params()``, the fit record and the feature names. See docs/MODEL_FILE.md. Returns the path. A model
+        the file could not load back (``set_params`` changed ``n_components`` after the fit, say) is refused with
+        a ModelFileError and nothing is written.
+        """
+        return persistence.save(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> Any:
+        """Read a model file written by :meth:`save` into this class (see :func:`gaussmix.load`)."""
+        return persistence.load(path, (cls,))
 
     def to_torch_distribution(self) -> Any:
         """An equivalent ``torch.distributions.MixtureSameFamily`` in float64, on the fitted parameters' device.

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
 
 from . import _validation as check
-from . import persistence
 from ._mixture import MixtureBase
-from .core.em import MStep
+from .core.em import EMResult, MStep
 from .core.init import INIT_METHODS, initial_stats
 from .core.namespace import to_numpy
 from .core.params import COVARIANCE_TYPES, GaussianParams
@@ -197,39 +197,61 @@ class BayesianGaussianMixture(MixtureBase):
     def _fitted_state(self) -> VariationalPosterior:
         """The posterior the fitted attributes hold, in float64 on the host."""
         wc = self.weight_concentration_
-        kind = self._fitted_covariance_type
-        host = lambda a: np.asarray(to_numpy(a), dtype=np.float64)  # noqa: E731
-        covariances = host(self.covariances_)
-        return VariationalPosterior(
-            weight_concentration=np.stack([host(wc[0]), host(wc[1])]) if isinstance(wc, tuple) else host(wc),
-            mean_precision=host(self.mean_precision_),
-            means=host(self.means_),
-            degrees_of_freedom=(float(self.degrees_of_freedom_) if np.ndim(self.degrees_of_freedom_) == 0
-                                else host(self.degrees_of_freedom_)),
-            covariances=covariances,
-            precisions_cholesky=host(self.precisions_cholesky_),
-            covariance_type=kind,
-            prior=GaussianWishartPrior(
-                weight_concentration_prior_type=("dirichlet_process" if isinstance(wc, tuple)
-                                                 else "dirichlet_distribution"),
-                weight_concentration=float(self.weight_concentration_prior_),
-                mean_precision=float(self.mean_precision_prior_),
-                mean=host(self.mean_prior_),
-                degrees_of_freedom=float(self.degrees_of_freedom_prior_),
-                covariance=(float(self.covariance_prior_) if np.ndim(self.covariance_prior_) == 0
-                            else host(self.covariance_prior_)),
-            ),
-        )
+        state = {name: getattr(self, name + "_") for name in STATE_NAMES}
+        state["weight_concentration"] = np.stack([to_numpy(wc[0]), to_numpy(wc[1])]) if isinstance(wc, tuple) else wc
+        return _posterior(state, self._fitted_covariance_type)
+
+    def _record_arrays(self) -> dict[str, Any]:
+        """The posterior and the prior beyond the mixture's parameters, for model files."""
+        state = self._fitted_state()
+        return {"weight_concentration": state.weight_concentration, "mean_precision": state.mean_precision,
+                "degrees_of_freedom": state.degrees_of_freedom,
+                "weight_concentration_prior": state.prior.weight_concentration,
+                "mean_precision_prior": state.prior.mean_precision, "mean_prior": state.prior.mean,
+                "degrees_of_freedom_prior": state.prior.degrees_of_freedom,
+                "covariance_prior": state.prior.covariance}
+
+    @classmethod
+    def _from_record(cls, params: GaussianParams, fitted_arrays: dict[str, np.ndarray], record: EMResult,
+                     feature_names: tuple[str, ...] | None, hyper_parameters: dict[str, Any]
+                     ) -> BayesianGaussianMixture:
+        missing = [name for name in STATE_NAMES if name not in fitted_arrays and name not in PARAMETER_NAMES]
+        if missing:
+            raise ValueError(f"it names a BayesianGaussianMixture but lacks its posterior arrays {missing}.")
+        state = {name: fitted_arrays[name] for name in STATE_NAMES if name not in PARAMETER_NAMES}
+        state.update(means=params.means, covariances=params.covariances, precisions_cholesky=params.precisions_cholesky)
+        posterior = _posterior(state, params.covariance_type)
+        return cls._fitted_from(replace(record, params=posterior), params, feature_names, hyper_parameters)
 
     def _row_params(self) -> GaussianParams:
         """scikit-learn's row-wise methods use E[log π] + E[log N], not the posterior-mean mixture."""
         return self._fitted_state().e_step_params()
 
-    # -- model files and scikit-learn --------------------------------------------------------------------------
 
-    def save(self, path: Any) -> Any:
-        """Write the fitted model to ``path`` (``.npz``) atomically (see :meth:`GaussianMixture.save`)."""
-        return persistence.save(self, path)
+#: What a posterior is made of, by scikit-learn's attribute names without the trailing underscore.
+STATE_NAMES = ("weight_concentration", "mean_precision", "means", "degrees_of_freedom", "covariances",
+               "precisions_cholesky", "weight_concentration_prior", "mean_precision_prior", "mean_prior",
+               "degrees_of_freedom_prior", "covariance_prior")
+#: The parts of the posterior that are also the mixture's parameters (a model file's main arrays).
+PARAMETER_NAMES = ("means", "covariances", "precisions_cholesky")
+
+
+def _posterior(state: dict[str, Any], covariance_type: str) -> VariationalPosterior:
+    """A float64 host posterior from its parts (fitted attributes, or a model file's arrays)."""
+    host = {name: np.asarray(to_numpy(value), dtype=np.float64) for name, value in state.items()}
+    scalar = {name: float(host[name]) if host[name].ndim == 0 else host[name]
+              for name in ("degrees_of_freedom", "covariance_prior")}
+    wc = host["weight_concentration"]
+    return VariationalPosterior(
+        weight_concentration=wc, mean_precision=host["mean_precision"], means=host["means"],
+        degrees_of_freedom=scalar["degrees_of_freedom"], covariances=host["covariances"],
+        precisions_cholesky=host["precisions_cholesky"], covariance_type=covariance_type,
+        prior=GaussianWishartPrior(
+            weight_concentration_prior_type="dirichlet_process" if wc.ndim == 2 else "dirichlet_distribution",
+            weight_concentration=float(host["weight_concentration_prior"]),
+            mean_precision=float(host["mean_precision_prior"]), mean=host["mean_prior"],
+            degrees_of_freedom=float(host["degrees_of_freedom_prior"]), covariance=scalar["covariance_prior"]),
+    )
 
 
 def data_moments(accumulate: Callable, source: Any, covariance_type: str) -> tuple[np.ndarray, Any]:

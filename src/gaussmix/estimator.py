@@ -8,11 +8,10 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _validation as check
-from . import interop, persistence
+from . import interop
 from ._mixture import MixtureBase
 from .core.em import EMResult, IterationReseed, MaximumLikelihood, MStep
 from .core.init import INIT_METHODS, initial_params
-from .core.namespace import array_namespace
 from .core.params import COVARIANCE_TYPES, GaussianParams
 
 PARAMETER_RULES: dict[str, check.Rule] = {
@@ -179,39 +178,16 @@ class GaussianMixture(MixtureBase):
         >>> GaussianMixture.from_params(params).predict([[0.2], [3.5]])
         array([0, 1])
         """
-        hyper = {"n_components": params.n_components, "covariance_type": params.covariance_type,
-                 **hyper_parameters}
-        model = cls(**hyper)
-        check.check_hyperparameters(model, PARAMETER_RULES)
-        if model.n_components != params.n_components or model.covariance_type != params.covariance_type:
-            raise ValueError(
-                f"the hyper-parameters say n_components={model.n_components!r}, covariance_type="
-                f"{model.covariance_type!r}, but the parameters have {params.n_components} component(s) of type "
-                f"{params.covariance_type!r}."
-            )
-        if feature_names is not None and len(feature_names) != params.n_features:
-            raise ValueError(f"{len(feature_names)} feature names for {params.n_features} features.")
         record = EMResult(params, lower_bound=float(lower_bound), lower_bounds=tuple(lower_bounds),
                           n_iter=int(n_iter), converged=bool(converged), reseeds=tuple(reseeds))
-        model._set_fitted(record, feature_names, _keep_dtype(params.means))
-        return model
-
-    # -- model files and scikit-learn ----------------------------------------------------------------------
-
-    def save(self, path: Any) -> Any:
-        """Write the fitted model to ``path`` (``.npz``) atomically; :func:`gaussmix.load` reads it back exactly.
-
-        The file holds numeric arrays and JSON only (no pickle, so loading never runs code): the parameters,
-        ``get_params()``, the fit record and the feature names. See docs/MODEL_FILE.md. Returns the path. A model
-        the file could not load back (``set_params`` changed ``n_components`` after the fit, say) is refused with
-        a ModelFileError and nothing is written.
-        """
-        return persistence.save(self, path)
+        return cls._fitted_from(record, params, feature_names, hyper_parameters)
 
     @classmethod
-    def load(cls, path: Any) -> GaussianMixture:
-        """Read a model file written by :meth:`save` (see :func:`gaussmix.load`)."""
-        return persistence.load(path, cls)
+    def _from_record(cls, params: GaussianParams, fitted_arrays: dict[str, np.ndarray], record: EMResult,
+                     feature_names: tuple[str, ...] | None, hyper_parameters: dict[str, Any]) -> GaussianMixture:
+        return cls._fitted_from(record, params, feature_names, hyper_parameters)
+
+    # -- model files and scikit-learn ----------------------------------------------------------------------
 
     def to_sklearn(self) -> Any:
         """An equivalent fitted ``sklearn.mixture.GaussianMixture``, parameters copied exactly."""
@@ -221,41 +197,3 @@ class GaussianMixture(MixtureBase):
     def from_sklearn(cls, est: Any) -> GaussianMixture:
         """A fitted gaussmix model from a fitted ``sklearn.mixture.GaussianMixture``, parameters copied exactly."""
         return interop.from_sklearn(est, cls)
-
-
-def load(path: Any) -> GaussianMixture:
-    """Read a model file written by :meth:`GaussianMixture.save` into a fitted estimator, bit for bit.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A gaussmix model file (``.npz``).
-
-    Returns
-    -------
-    GaussianMixture
-        Fitted: its parameters are the stored arrays exactly, so predictions equal the saved model's.
-
-    Raises
-    ------
-    ModelFileError
-        If the file is missing, truncated, corrupted, tampered with, holds pickled objects, or its
-        hyper-parameters or fit record are inconsistent with the parameters. Nothing in the file is executed.
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, os, gaussmix
-    >>> X = np.array([[0.0, 0.0], [0.1, 0.2], [5.0, 5.0], [5.2, 4.9]])
-    >>> gm = gaussmix.GaussianMixture(2, random_state=0).fit(X)
-    >>> path = gm.save(os.path.join(tempfile.mkdtemp(), "model.npz"))
-    >>> bool((gaussmix.load(path).predict(X) == gm.predict(X)).all())
-    True
-    """
-    return GaussianMixture.load(path)
-
-
-def _keep_dtype(like: Any) -> Callable[[Any], Any]:
-    """Arrays in ``like``'s namespace and float dtype (float32 stays float32, anything else float64)."""
-    xp = array_namespace(like)
-    target = xp.float32 if str(like.dtype).removeprefix("torch.") == "float32" else xp.float64
-    return lambda a: xp.astype(xp.asarray(a), target)

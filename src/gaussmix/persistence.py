@@ -15,15 +15,18 @@ from typing import Any
 import numpy as np
 
 from ._base import fitted_params
-from .core.em import IterationReseed
+from .core.em import EMResult, IterationReseed
+from .core.namespace import to_numpy
 from .core.mstep import Reseed
 from .core.params import GaussianParams
 from .exceptions import ModelFileError
 from .io.model_file import load_model, save_model
 
 #: Hyper-parameters that may hold arrays; they are stored as extra arrays of the same name.
-ARRAY_PARAMETERS = ("weights_init", "means_init", "precisions_init")
+ARRAY_PARAMETERS = ("weights_init", "means_init", "precisions_init", "mean_prior", "covariance_prior")
 LOWER_BOUNDS_ARRAY = "lower_bounds"
+#: Prefix of the extra arrays holding fitted state beyond the mixture's parameters (a variational posterior).
+FITTED_PREFIX = "fitted_"
 
 
 def save(model: Any, path: str | os.PathLike[str]) -> Path:
@@ -40,6 +43,8 @@ def save(model: Any, path: str | os.PathLike[str]) -> Path:
                                                  params.covariances, params.covariance_type)
     hyper, arrays, notes = _split_hyper_parameters(model.get_params())
     arrays[LOWER_BOUNDS_ARRAY] = np.asarray(model.lower_bounds_, dtype=np.float64)
+    arrays.update({FITTED_PREFIX + name: np.asarray(to_numpy(value), dtype=np.float64)
+                   for name, value in model._record_arrays().items()})
     names = getattr(model, "feature_names_in_", None)
     metadata = {
         "feature_names": None if names is None else [str(n) for n in names],
@@ -62,15 +67,16 @@ def save(model: Any, path: str | os.PathLike[str]) -> Path:
     return save_model(path, params, metadata, arrays)
 
 
-def load(path: str | os.PathLike[str], estimator_class: type) -> Any:
-    """Read a model file written by :func:`save` into a fitted ``estimator_class`` (see :func:`gaussmix.load`).
+def load(path: str | os.PathLike[str], estimator_classes: tuple[type, ...]) -> Any:
+    """Read a model file written by :func:`save` into a fitted estimator of the one of ``estimator_classes`` the
+    file names (see :func:`gaussmix.load`).
 
     Raises ModelFileError if the file is missing, truncated, corrupted, tampered with, holds pickled objects, or
     its hyper-parameters or fit record are inconsistent with the parameters. Nothing in the file is executed.
     """
     params, metadata, arrays = load_model(path)
     try:
-        return _rebuild(params, metadata, arrays, estimator_class)
+        return _rebuild(params, metadata, arrays, _named_class(metadata, estimator_classes))
     except (ValueError, TypeError, KeyError) as exc:
         if isinstance(exc, ModelFileError):
             raise
@@ -83,7 +89,7 @@ def _split_hyper_parameters(params: dict[str, Any]) -> tuple[dict[str, Any], dic
     arrays: dict[str, np.ndarray] = {}
     notes: list[str] = []
     for name, value in params.items():
-        if name in ARRAY_PARAMETERS and value is not None:
+        if name in ARRAY_PARAMETERS and value is not None and np.ndim(value) > 0:
             arrays[name] = np.asarray(value, dtype=np.float64)
         elif name == "random_state" and not (value is None or isinstance(value, (int, np.integer))):
             hyper[name] = None
@@ -93,17 +99,25 @@ def _split_hyper_parameters(params: dict[str, Any]) -> tuple[dict[str, Any], dic
     return hyper, arrays, notes
 
 
+def _named_class(metadata: dict[str, Any], estimator_classes: tuple[type, ...]) -> type:
+    """The class the file's ``estimator`` entry names (GaussianMixture for files that name none)."""
+    name = metadata.get("estimator", "GaussianMixture")
+    for cls in estimator_classes:
+        if cls.__name__ == name:
+            return cls
+    expected = " or ".join(cls.__name__ for cls in estimator_classes)
+    raise ValueError(f"it holds a {name!r}, not a {expected}.")
+
+
 def _rebuild(params: GaussianParams, metadata: dict[str, Any], arrays: dict[str, np.ndarray],
              estimator_class: type) -> Any:
     """The fitted estimator a record describes, checked as strictly on save as on load (one function for both)."""
-    expected = estimator_class.__name__
-    if metadata.get("estimator", expected) != expected:
-        raise ValueError(f"it holds a {metadata['estimator']!r}, not a {expected}.")
     hyper = dict(metadata["hyper_parameters"])
     valid = set(estimator_class._get_param_names())
     unknown = sorted(set(hyper) - valid)
     if unknown:
-        raise ValueError(f"unknown hyper-parameter(s) {unknown}; the file may come from a newer gaussmix.")
+        raise ValueError(f"unknown hyper-parameter(s) {unknown} for a {estimator_class.__name__}; the file may come "
+                         "from a newer gaussmix.")
     for name in ARRAY_PARAMETERS:
         if name in arrays:
             hyper[name] = arrays[name]
@@ -112,19 +126,20 @@ def _rebuild(params: GaussianParams, metadata: dict[str, Any], arrays: dict[str,
     names = metadata.get("feature_names")
     if info.get("dtype", "float64") not in ("float32", "float64"):
         raise ValueError(f"fit_info['dtype'] must be 'float32' or 'float64'; got {info['dtype']!r}.")
+    fitted = {name.removeprefix(FITTED_PREFIX): value for name, value in arrays.items()
+              if name.startswith(FITTED_PREFIX)}
     if info.get("dtype") == "float32":  # the attributes were float32: stored as float64, returned as float32
         params = GaussianParams(*(a.astype(np.float32) for a in (params.weights, params.means, params.covariances,
                                                                 params.precisions_cholesky)), params.covariance_type)
-    return estimator_class.from_params(
+    record = EMResult(
         params,
-        **hyper,
-        n_iter=info.get("n_iter", 0),
-        converged=info.get("converged", False),
-        lower_bound=-math.inf if lower_bound is None else lower_bound,
-        lower_bounds=list(arrays.get(LOWER_BOUNDS_ARRAY, [])),
+        lower_bound=-math.inf if lower_bound is None else float(lower_bound),
+        lower_bounds=tuple(float(b) for b in arrays.get(LOWER_BOUNDS_ARRAY, [])),
+        n_iter=int(info.get("n_iter", 0)),
+        converged=bool(info.get("converged", False)),
         reseeds=tuple(_reseed(entry) for entry in info.get("reseeds", [])),
-        feature_names=None if names is None else tuple(names),
     )
+    return estimator_class._from_record(params, fitted, record, None if names is None else tuple(names), hyper)
 
 
 def _reseed(entry: Any) -> IterationReseed:
