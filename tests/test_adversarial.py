@@ -219,7 +219,11 @@ def _replace(path: Path) -> None:
     os.replace(other, path)
 
 
-@pytest.mark.parametrize("change", [_grow, _truncate, _touch, _replace], ids=lambda f: f.__name__[1:])
+def _delete(path: Path) -> None:
+    path.unlink()
+
+
+@pytest.mark.parametrize("change", [_grow, _truncate, _touch, _replace, _delete], ids=lambda f: f.__name__[1:])
 @pytest.mark.parametrize("name", ["d.csv", "d.npy", "d.parquet"])
 def test_a_pass_over_a_file_changed_since_the_first_pass_is_refused(work, name, change):
     if name == "d.parquet":
@@ -313,6 +317,27 @@ def test_a_duplicated_member_is_refused(work):
         archive.writestr("means.npy", b"\x93NUMPY")
     with pytest.raises(ModelFileError, match="'means.npy' appears twice"):
         load_model(work / "m.npz")
+
+
+def test_a_metadata_document_over_its_cap_is_refused_before_parsing(work):
+    _set_central_sizes(work / "m.npz", "metadata.json.npy", 65 * 2**20)
+    with pytest.raises(ModelFileError, match=r"'metadata.json' would inflate to 68,157,440 bytes, more than the "
+                                             r"67,108,864"):
+        load_model(work / "m.npz")
+
+
+def _npz_with_huge_header(path: Path) -> None:
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000, 2), }"
+    header += b" " * (118 - len(header)) + b"\n"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + b"\0" * 64)
+
+
+def test_a_data_npz_whose_header_asks_for_too_much_memory_is_a_data_error(tmp_path):
+    _npz_with_huge_header(tmp_path / "big.npz")
+    with pytest.raises(DataSourceError, match=r"big.npz: its array 'x' cannot be held in memory .* save the data as "
+                                              r"\.npy"):
+        open_data(tmp_path / "big.npz")
 
 
 def test_an_encrypted_member_is_a_model_file_error(work):

@@ -6,7 +6,9 @@ slicing: ``.npy`` straight from the file into each block, ``.npz`` from the arra
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,7 +68,13 @@ def open_npz(path: Path, key: str | None) -> Layout:
             keys = list(archive.files)
             key = _pick_key(path, key, keys)
             array = archive[key]
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except MemoryError:
+        raise DataSourceError(
+            f"{path}: its array {key!r} cannot be held in memory (an .npz member is loaded whole, and its header "
+            "asks for more than is available); save the data as .npy, which is read in row blocks."
+        ) from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error, struct.error, NotImplementedError,
+            RuntimeError) as exc:  # RuntimeError: an encrypted member
         raise DataSourceError(f"{path} is not a readable .npz file: {exc}.") from exc
     _check_array(path, array.shape, array.dtype)
     n_rows, n_columns = array.shape

@@ -44,6 +44,7 @@ _RESERVED_NAMES = frozenset(PARAM_ARRAYS + (METADATA_KEY, "file", "allow_pickle"
 _ARRAY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # What a load may inflate: the sum of the members' uncompressed sizes (a K=4096, D=1000 diag UBM needs ~100 MB).
 MAX_MODEL_BYTES = 2**30
+MAX_METADATA_BYTES = 64 * 2**20  # the JSON document; parsing takes several times its size in memory
 # What a damaged zip or .npy member can raise while being read (ValueError is handled on its own).
 _READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError, MemoryError)
 
@@ -190,6 +191,11 @@ def _check_directory(infos: list[zipfile.ZipInfo]) -> None:
         if name in seen:
             raise _Unreadable(f"the member {name!r} appears twice")
         seen.add(name)
+        if name == METADATA_KEY + ".npy" and info.file_size > MAX_METADATA_BYTES:
+            raise _Unreadable(
+                f"its '{METADATA_KEY}' would inflate to {info.file_size:,} bytes, more than the {MAX_METADATA_BYTES:,} "
+                "a model's metadata may take (gaussmix.io.model_file.MAX_METADATA_BYTES)"
+            )
     total = sum(info.file_size for info in infos)
     if total > MAX_MODEL_BYTES:
         raise _Unreadable(
