@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture as SkBayesian
+from sklearn.mixture import GaussianMixture as SkGaussian
 
 import gaussmix.bayesian as bayesian_module
 from gaussmix import BayesianGaussianMixture
@@ -221,3 +222,22 @@ def test_model_file_round_trip_keeps_the_posterior_and_predictions(tmp_path, rng
     assert loaded.get_params() == model.get_params()
     with pytest.raises(gaussmix.ModelFileError, match="holds a 'BayesianGaussianMixture', not a GaussianMixture"):
         gaussmix.GaussianMixture.load(tmp_path / "bgm.npz")
+
+
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("kind", COVARIANCE_TYPES)
+def test_to_and_from_sklearn_keep_every_attribute_and_prediction(rng, kind, prior_type):
+    X = three_clusters(rng, n=200)
+    model = BayesianGaussianMixture(n_components=4, covariance_type=kind, weight_concentration_prior_type=prior_type,
+                                    random_state=0).fit(X)
+    theirs = model.to_sklearn()
+    assert type(theirs) is SkBayesian
+    for name in POSTERIOR:
+        assert_close(getattr(theirs, name), getattr(model, name), 1e-15, name)
+    assert_close(theirs.score_samples(X), model.score_samples(X), 1e-12, "score_samples")
+    back = BayesianGaussianMixture.from_sklearn(theirs)
+    for name in POSTERIOR:
+        assert_close(getattr(back, name), getattr(model, name), 1e-15, name)
+    np.testing.assert_array_equal(back.predict(X), model.predict(X))
+    with pytest.raises(TypeError, match="needs a sklearn.mixture.BayesianGaussianMixture"):
+        BayesianGaussianMixture.from_sklearn(SkGaussian(2).fit(X))

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import validate_data
 
 from . import _validation as check
-from . import persistence
+from . import interop, persistence
 from ._base import check_fitted, fitted_params, is_fitted
 from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, \
     streamed_source
@@ -353,6 +353,15 @@ class MixtureBase(DensityMixin, BaseEstimator):
     def load(cls, path: Any) -> Any:
         """Read a model file written by :meth:`save` into this class (see :func:`gaussmix.load`)."""
         return persistence.load(path, (cls,))
+
+    def to_sklearn(self) -> Any:
+        """The equivalent fitted scikit-learn estimator (``sklearn.mixture`` class of the same name), copied exactly."""
+        return interop.to_sklearn(self)
+
+    @classmethod
+    def from_sklearn(cls, est: Any) -> Any:
+        """A fitted gaussmix model from the fitted scikit-learn estimator of the same name, copied exactly."""
+        return interop.from_sklearn(est, cls)
 
     def to_torch_distribution(self) -> Any:
         """An equivalent ``torch.distributions.MixtureSameFamily`` in float64, on the fitted parameters' device.

@@ -8,7 +8,6 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _validation as check
-from . import interop
 from ._mixture import MixtureBase
 from .core.em import EMResult, IterationReseed, MaximumLikelihood, MStep
 from .core.init import INIT_METHODS, initial_params
@@ -187,13 +186,3 @@ class GaussianMixture(MixtureBase):
                      feature_names: tuple[str, ...] | None, hyper_parameters: dict[str, Any]) -> GaussianMixture:
         return cls._fitted_from(record, params, feature_names, hyper_parameters)
 
-    # -- model files and scikit-learn ----------------------------------------------------------------------
-
-    def to_sklearn(self) -> Any:
-        """An equivalent fitted ``sklearn.mixture.GaussianMixture``, parameters copied exactly."""
-        return interop.to_sklearn(self)
-
-    @classmethod
-    def from_sklearn(cls, est: Any) -> GaussianMixture:
-        """A fitted gaussmix model from a fitted ``sklearn.mixture.GaussianMixture``, parameters copied exactly."""
-        return interop.from_sklearn(est, cls)

@@ -8,22 +8,21 @@ import numpy as np
 from sklearn import mixture
 
 from ._base import check_fitted, fitted_params
+from .core.em import EMResult
 from .core.namespace import to_numpy
 from .core.params import GaussianParams
 
-#: Constructor parameters both estimators share; gaussmix's chunk_rows and init_sample_size have no counterpart.
-SHARED_PARAMETERS = (
-    "n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init", "init_params", "weights_init",
-    "means_init", "precisions_init", "random_state", "warm_start", "verbose", "verbose_interval",
-)
-FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+#: gaussmix's fitted attributes that scikit-learn's estimators do not have.
+GAUSSMIX_ONLY = ("reseeds_",)
 
 
 def to_sklearn(model: Any) -> Any:
-    """A fitted ``sklearn.mixture.GaussianMixture`` with copies of ``model``'s parameters and fit record.
+    """The fitted scikit-learn estimator of the same name (GaussianMixture or BayesianGaussianMixture) holding
+    copies of ``model``'s fitted attributes and fit record.
 
-    Its ``predict``, ``predict_proba`` and ``score_samples`` agree with ``model``'s to rounding. A
-    ``random_state`` that is a NumPy Generator (which scikit-learn does not take) becomes None.
+    Its ``predict``, ``predict_proba`` and ``score_samples`` agree with ``model``'s to rounding. gaussmix-only
+    parameters (``chunk_rows``, ``init_sample_size``) are dropped, and a ``random_state`` that is a NumPy
+    Generator (which scikit-learn does not take) becomes None.
 
     Examples
     --------
@@ -35,51 +34,56 @@ def to_sklearn(model: Any) -> Any:
     True
     """
     fitted = fitted_params(model, "convert")
-    params = {name: getattr(model, name) for name in SHARED_PARAMETERS}
+    target = getattr(mixture, type(model).__name__)
+    params = {name: getattr(model, name) for name in target._get_param_names()}
     params["n_components"], params["covariance_type"] = fitted.n_components, fitted.covariance_type
     if isinstance(params["random_state"], np.random.Generator):
         params["random_state"] = None
-    est = mixture.GaussianMixture(**params)
-    for name in FITTED_ARRAYS:
-        setattr(est, name, np.array(to_numpy(getattr(model, name)), copy=True))  # torch too; dtype kept
-    est.converged_ = bool(model.converged_)
-    est.n_iter_ = int(model.n_iter_)
-    est.lower_bound_ = float(model.lower_bound_)
-    est.lower_bounds_ = list(model.lower_bounds_)
-    est.n_features_in_ = int(model.n_features_in_)
-    if hasattr(model, "feature_names_in_"):
-        est.feature_names_in_ = np.array(model.feature_names_in_, dtype=object, copy=True)
+    est = target(**params)
+    for name, value in vars(model).items():
+        if name.endswith("_") and not name.startswith("_") and name not in GAUSSMIX_ONLY:
+            setattr(est, name, _host_copy(value))
     return est
 
 
 def from_sklearn(est: Any, estimator_class: type) -> Any:
-    """A fitted ``estimator_class`` (gaussmix's GaussianMixture) from a fitted ``sklearn.mixture.GaussianMixture``.
+    """A fitted ``estimator_class`` from a fitted scikit-learn estimator of the same name (GaussianMixture or
+    BayesianGaussianMixture).
 
     The parameters are copied bit for bit (``precisions_`` is recomputed from ``precisions_cholesky_``), so
-    predictions agree with ``est``'s. ``BayesianGaussianMixture`` is refused: its weights and precisions mean
-    something else.
+    predictions agree with ``est``'s.
 
     Raises
     ------
     TypeError
-        If ``est`` is not a scikit-learn GaussianMixture.
+        If ``est`` is not the scikit-learn estimator of that name.
     NotFittedError
         If ``est`` is not fitted.
     """
-    if not isinstance(est, mixture.GaussianMixture):
-        raise TypeError(f"from_sklearn needs a sklearn.mixture.GaussianMixture; got {type(est).__name__}.")
+    source = getattr(mixture, estimator_class.__name__)
+    if not isinstance(est, source):
+        raise TypeError(f"from_sklearn needs a sklearn.mixture.{source.__name__}; got {type(est).__name__}.")
     check_fitted(est, "convert")
     kind = est.covariance_type
     params = GaussianParams(*(np.array(getattr(est, name), copy=True) for name in
                               ("weights_", "means_", "covariances_", "precisions_cholesky_")), kind)
-    hyper = {name: getattr(est, name) for name in SHARED_PARAMETERS}
+    hyper = {name: getattr(est, name) for name in estimator_class._get_param_names() if hasattr(est, name)}
+    fitted = {name[:-1]: _host_copy(value) for name, value in vars(est).items()
+              if name.endswith("_") and not name.startswith("_")}
+    if isinstance(fitted.get("weight_concentration"), tuple):  # a Dirichlet process's two Beta parameters
+        fitted["weight_concentration"] = np.stack(fitted["weight_concentration"])
+    record = EMResult(params, lower_bound=float(np.ravel(est.lower_bound_)[0]),
+                      lower_bounds=tuple(float(np.ravel(b)[0]) for b in getattr(est, "lower_bounds_", [])),
+                      n_iter=int(est.n_iter_), converged=bool(est.converged_))
     names = getattr(est, "feature_names_in_", None)
-    return estimator_class.from_params(
-        params,
-        **hyper,
-        n_iter=est.n_iter_,
-        converged=est.converged_,
-        lower_bound=est.lower_bound_,
-        lower_bounds=list(getattr(est, "lower_bounds_", [])),
-        feature_names=None if names is None else tuple(str(n) for n in names),
-    )
+    return estimator_class._from_record(params, fitted, record,
+                                        None if names is None else tuple(str(n) for n in names), hyper)
+
+
+def _host_copy(value: Any) -> Any:
+    """A NumPy copy of an array or tensor (dtype kept), of each array of a tuple; other values as they are."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_host_copy(v) for v in value)
+    if isinstance(value, (np.ndarray, np.generic)) or hasattr(value, "__dlpack__"):
+        return np.array(to_numpy(value), copy=True)
+    return value
