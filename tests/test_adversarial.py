@@ -73,11 +73,13 @@ def leftovers(directory: Path) -> list[str]:
     ("predict", "m.npz", "d.npy", "-o", "d.npy"),
     ("select", "d.csv", "-k", "1", "-t", "diag", "-o", "d.csv"),
     ("select", "d.csv", "-k", "1", "-t", "diag", "-o", "f.png", "--plot", "f.png"),
+    ("select", "d.csv", "-k", "1", "-t", "diag", "-o", "sub/../f.png", "--plot", "f.png"),
     ("outliers", "d.csv", "-o", "d.csv"),
     ("outliers", "d.npy", "--train", "d.csv", "-o", "d.csv"),
     ("outliers", "d.npy", "--calibration", "d.csv", "-o", "d.csv"),
 ], ids=lambda a: " ".join(a))
 def test_a_command_refuses_to_write_over_its_own_input(work, args):
+    (work / "sub").mkdir()
     before = snapshot(work / "d.csv", work / "d.npy", work / "m.npz")
 
     result = cli(*args, expect=1)
@@ -338,6 +340,15 @@ def test_a_data_npz_whose_header_asks_for_too_much_memory_is_a_data_error(tmp_pa
     with pytest.raises(DataSourceError, match=r"big.npz: its array 'x' cannot be held in memory .* save the data as "
                                               r"\.npy"):
         open_data(tmp_path / "big.npz")
+
+
+def test_a_model_path_that_is_a_fifo_or_directory_is_refused_without_blocking(work):
+    os.mkfifo(work / "pipe.npz")
+    (work / "dir.npz").mkdir()
+    for name in ("pipe.npz", "dir.npz"):
+        with pytest.raises(ModelFileError, match=f"{name}': it is not a regular file"):
+            load_model(work / name)
+    assert "is not a regular file" in cli("info", "pipe.npz", expect=1).output
 
 
 def test_an_encrypted_member_is_a_model_file_error(work):

@@ -81,7 +81,7 @@ def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:  # one of them does not exist (yet)
-        return a.absolute() == b.absolute()
+        return a.resolve() == b.resolve()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -152,6 +153,8 @@ def load_model(path: str | os.PathLike[str]) -> tuple[GaussianParams, dict[str, 
 def _read_members(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Every member of the .npz as an array, loaded without pickle; any failure becomes ModelFileError."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read below forever
+            raise ModelFileError(f"Cannot read model file '{path}': it is not a regular file.")
         with open(path, "rb") as f:
             head = f.read(4)
     except FileNotFoundError:
