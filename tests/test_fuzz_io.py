@@ -92,7 +92,8 @@ def test_a_truncated_model_file_loads_or_raises_model_file_error(tmp_path, model
 @given(
     name=st.one_of(st.sampled_from(["means.npy", "weights.npy", "metadata.json.npy", "extra.npy", "x", "../a.npy"]),
                    st.text(min_size=1, max_size=12)),
-    payload=st.one_of(st.binary(max_size=300), st.lists(st.floats(), max_size=6).map(lambda v: _npy_bytes(np.array(v)))),
+    payload=st.one_of(st.binary(max_size=300),
+                      st.lists(st.floats(), max_size=6).map(lambda v: _npy_bytes(np.array(v)))),
     compress=st.booleans(),
 )
 def test_a_model_file_with_a_member_added_loads_or_raises_model_file_error(tmp_path, model_bytes, name, payload,

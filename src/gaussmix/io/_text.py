@@ -166,7 +166,7 @@ def _csv_records_python(
             f.readline()
         records = csv.reader(f, delimiter=delimiter) if delimiter else (line.split() for line in f)
         row, first, block = 0, start_row, []
-        for record in _csv_checked(records, path, lambda: row):
+        for record in _csv_checked(records, path):
             if not record:  # blank line
                 continue
             if row >= start_row:
@@ -183,15 +183,17 @@ def _csv_records_python(
             yield _parse_block(block, first, names, cols, path)
 
 
-def _csv_checked(records: Iterator[list[str]], path: Path, row: Any) -> Iterator[list[str]]:
-    """The records, with the csv module's errors (a field over its size limit, a NUL byte) naming file and row."""
+def _csv_checked(records: Iterator[list[str]], path: Path) -> Iterator[list[str]]:
+    """The records, with the csv module's errors (a field over its size limit) naming the file and data row."""
+    row = 0
     while True:
         try:
             record = next(records)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise DataSourceError(f"Row {row()} of {path} cannot be read as CSV: {exc}.") from None
+            raise DataSourceError(f"Row {row} of {path} cannot be read as CSV: {exc}.") from None
+        row += bool(record)  # blank lines are not rows
         yield record
 
 
