@@ -241,3 +241,22 @@ def test_to_and_from_sklearn_keep_every_attribute_and_prediction(rng, kind, prio
     np.testing.assert_array_equal(back.predict(X), model.predict(X))
     with pytest.raises(TypeError, match="needs a sklearn.mixture.BayesianGaussianMixture"):
         BayesianGaussianMixture.from_sklearn(SkGaussian(2).fit(X))
+
+
+@pytest.mark.parametrize("kind", COVARIANCE_TYPES)
+def test_a_tensor_fit_equals_the_numpy_fit_and_returns_tensors(rng, fixed_start, kind):
+    import torch
+    X = three_clusters(rng, n=240)
+    fixed_start(X, random_resp(len(X), 3))
+    kw = dict(n_components=3, covariance_type=kind, max_iter=10, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        on_numpy = BayesianGaussianMixture(**kw).fit(X)
+        on_tensor = BayesianGaussianMixture(**kw).fit(torch.tensor(X))
+    for name in ("weights_", "means_", "covariances_", "mean_precision_"):
+        value = getattr(on_tensor, name)
+        assert isinstance(value, torch.Tensor) and value.dtype == torch.float64, name
+        assert_close(value.numpy(), getattr(on_numpy, name), 1e-10, name)
+    scores = on_tensor.score_samples(torch.tensor(X))
+    assert isinstance(scores, torch.Tensor)
+    assert_close(scores.numpy(), on_numpy.score_samples(X), 1e-10, "score_samples")

@@ -122,3 +122,38 @@ def test_criterion_plot_draws_one_curve_per_covariance_type_and_marks_the_best()
     assert_not_blank(render(lambda a: plot.criterion(table, ax=a, name="bic")))
     with pytest.raises(ValueError, match="icl"):
         plot.criterion(table, name="icl")
+
+
+def test_weights_plot_draws_one_bar_per_component_largest_first_and_counts_those_in_use(rng):
+    from gaussmix import BayesianGaussianMixture
+
+    X = blobs(rng, n=600, d=2, k=3)
+    model = BayesianGaussianMixture(n_components=8, weight_concentration_prior=1e-3, random_state=0).fit(X)
+    holder = {}
+
+    def draw(ax):
+        holder["ax"] = plot.weights(model, ax=ax)
+
+    assert_not_blank(render(draw))
+    ax = holder["ax"]
+    heights = [p.get_height() for p in ax.patches]
+    assert len(heights) == 8 and heights == sorted(heights, reverse=True)
+    np.testing.assert_allclose(sorted(heights), np.sort(model.weights_))
+    assert ax.get_title().startswith(f"{int(np.sum(model.weights_ > 0.01))} of 8 components")
+
+
+def test_clusters_hide_the_components_a_bayesian_mixture_switched_off(rng):
+    from gaussmix import BayesianGaussianMixture
+
+    X = blobs(rng, n=600, d=2, k=3)
+    model = BayesianGaussianMixture(n_components=8, weight_concentration_prior=1e-3, random_state=0).fit(X)
+    holder = {}
+
+    def draw(ax):
+        holder["ax"] = plot.clusters(model, X, ax=ax)
+
+    render(draw)
+    ellipses = [p for p in holder["ax"].patches if isinstance(p, Ellipse)]
+    in_use = int(np.sum(model.weights_ >= 0.01))
+    assert in_use < 8 and len(ellipses) == 2 * in_use
+    assert f"{8 - in_use} below 0.01 hidden" in holder["ax"].get_title()

@@ -47,6 +47,6 @@ def warn_fit_outcome(result: EMResult, *, interrupted: bool, max_iter: int, tol:
                       "best initialisation).", ConvergenceWarning, stacklevel=3)
     elif not result.converged and max_iter > 0:
         warnings.warn(
-            f"Best performing initialization did not converge in {max_iter} iterations (last change of the mean "
-            f"log-likelihood above tol={tol:g}). Increase max_iter or tol, try other init parameters, or check "
-            "for degenerate data.", ConvergenceWarning, stacklevel=3)
+            f"Best performing initialization did not converge in {max_iter} iterations (last change of the lower "
+            f"bound above tol={tol:g}). Increase max_iter or tol, try other init parameters, or check for "
+            "degenerate data.", ConvergenceWarning, stacklevel=3)

@@ -32,7 +32,7 @@ def _axes(ax: Any) -> Any:
 
 
 def clusters(model: Any, X: Any, ax: Any = None, columns: Sequence[int | str] | None = None, *,
-             sigmas: Sequence[float] = (1.0, 2.0), max_points: int = MAX_POINTS) -> Any:
+             sigmas: Sequence[float] = (1.0, 2.0), max_points: int = MAX_POINTS, min_weight: float | None = None) -> Any:
     """Scatter the rows of X coloured by predicted component, with each component's mean and covariance ellipses.
 
     Parameters
@@ -49,6 +49,9 @@ def clusters(model: Any, X: Any, ax: Any = None, columns: Sequence[int | str] | 
         Mahalanobis radii of the ellipses drawn around each mean.
     max_points : int, default=20,000
         Rows drawn at most (a seeded uniform sample of them), so huge data stays quick to plot.
+    min_weight : float, optional
+        Components lighter than this get no ellipse or mean marker; the title says how many. Default: 0.01 for
+        a BayesianGaussianMixture (whose surplus components are switched off, not removed), else 0.
 
     Returns
     -------
@@ -64,21 +67,28 @@ def clusters(model: Any, X: Any, ax: Any = None, columns: Sequence[int | str] | 
     Z = (X[shown] - center) @ W
     colors = [_color(k) for k in range(model.n_components)]
     ax.scatter(Z[:, 0], Z[:, 1], c=[colors[k] for k in labels[shown]], s=6, alpha=0.6, linewidths=0)
+    if min_weight is None:
+        min_weight = 0.01 if hasattr(model, "weight_concentration_") else 0.0
+    drawn = np.flatnonzero(np.asarray(model.weights_, dtype=float) >= min_weight)
     means = (np.asarray(model.means_) - center) @ W
-    for k, cov in enumerate(_full_covariances(model)):
-        projected = W.T @ cov @ W
+    covariances = _full_covariances(model)
+    for k in drawn:
+        projected = W.T @ covariances[k] @ W
         for radius in sigmas:
             ax.add_patch(_ellipse(means[k], projected, radius, colors[k], alpha=0.9 if radius == sigmas[0] else 0.5))
-    ax.scatter(means[:, 0], means[:, 1], c="black", marker="x", s=60, linewidths=2, label="means", zorder=3)
+    ax.scatter(means[drawn, 0], means[drawn, 1], c="black", marker="x", s=60, linewidths=2, label="means", zorder=3)
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1])
+    hidden = model.n_components - drawn.size
+    note = f"; {hidden} below {min_weight:g} hidden" if hidden else ""
     ax.set_title(f"{model.n_components} components ({model.covariance_type}), ellipses at "
-                 f"{', '.join(f'{s:g}' for s in sigmas)}σ")
+                 f"{', '.join(f'{s:g}' for s in sigmas)}σ{note}")
     return ax
 
 
 def convergence(model: Any, ax: Any = None) -> Any:
-    """The lower bound (mean log-likelihood per sample) at each EM iteration of the kept initialisation.
+    """The lower bound at each EM iteration of the kept initialisation (mean log-likelihood per sample, or the
+    ELBO of a BayesianGaussianMixture).
 
     Returns
     -------
@@ -89,9 +99,32 @@ def convergence(model: Any, ax: Any = None) -> Any:
     ax.plot(np.arange(1, bounds.size + 1), bounds, marker="o", markersize=3)
     ax.set_xlabel("EM iteration")
     ax.xaxis.set_major_locator(_integer_ticks())
-    ax.set_ylabel("lower bound (mean log-likelihood)")
+    ax.set_ylabel("lower bound (ELBO)" if hasattr(model, "weight_concentration_") else
+                  "lower bound (mean log-likelihood)")
     state = "converged" if model.converged_ else "not converged"
     ax.set_title(f"{state} after {model.n_iter_} iteration(s)")
+    return ax
+
+
+def weights(model: Any, ax: Any = None, threshold: float = 0.01) -> Any:
+    """The fitted weights, largest first, as bars: how many components the data uses.
+
+    The picture of scikit-learn's concentration-prior example for a BayesianGaussianMixture, whose surplus
+    components get weights near 0; components above ``threshold`` are counted in the title.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    values = np.sort(np.asarray(fitted_params(model, "plot").to_numpy().weights))[::-1]
+    in_use = int(np.sum(values > threshold))
+    ax.bar(np.arange(1, values.size + 1), values, color=[_color(0) if v > threshold else "0.7" for v in values])
+    ax.axhline(threshold, color="0.4", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("component (sorted by weight)")
+    ax.xaxis.set_major_locator(_integer_ticks())
+    ax.set_ylabel("weight")
+    ax.set_title(f"{in_use} of {values.size} components above {threshold:g}")
     return ax
 
 

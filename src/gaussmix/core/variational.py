@@ -202,7 +202,8 @@ def elbo(stats: SufficientStats, e_params: GaussianParams, posterior: Variationa
     with np.errstate(divide="ignore"):
         log_w = np.log(np.asarray(to_numpy(e_params.weights), dtype=np.float64))
     log_const = log_w + log_det_cholesky(prec_chol, kind, d) - 0.5 * d * math.log(2.0 * math.pi)
-    weighted_log_rho = float(np.sum(np.where(nk > 0, nk * log_const, 0.0))) - 0.5 * _precision_trace(
+    # A weight that underflowed to 0 (log −inf) has no responsibility: its n_k · log ρ term is 0.
+    weighted_log_rho = float(np.sum(nk * np.where(np.isfinite(log_const), log_const, 0.0))) - 0.5 * _precision_trace(
         prec_chol, second, kind)
     entropy = float(to_numpy(stats.log_likelihood)) - weighted_log_rho
     nu = posterior.degrees_of_freedom
@@ -223,9 +224,7 @@ def _precision_trace(prec_chol: np.ndarray, second: np.ndarray, kind: str) -> fl
         return float(np.einsum("kij,kil,klj->", prec_chol, second, prec_chol))
     if kind == "tied":
         return float(np.sum(prec_chol * (second @ prec_chol)))
-    if kind == "diag":
-        return float(np.sum(prec_chol * prec_chol * second))
-    return float(np.sum(prec_chol * prec_chol * second))
+    return float(np.sum(prec_chol * prec_chol * second))  # diag (K, D) and spherical (K,) alike
 
 
 def _log_wishart_norm(nu: Any, log_det_prec_chol: Any, d: int) -> Any:
