@@ -71,11 +71,13 @@ def accumulator(executor: Executor, source: Any) -> Callable[[GaussianParams], S
 def _block_stats(X: Any, sample_weight: Any, offset: int, shared: tuple, rows: int | None) -> SufficientStats:
     """Statistics of one block, summed over calls of at most ``rows`` rows (a bounded working set)."""
     params, plan = shared
-    zero = SufficientStats.zeros(params.n_components, params.n_features, params.covariance_type, params.means)
-    step = rows or max(int(X.shape[0]), 1)
+    n = int(X.shape[0])
+    if n == 0:
+        return SufficientStats.zeros(params.n_components, params.n_features, params.covariance_type, params.means)
+    step = rows or n
     parts = (chunk_stats(X[s:s + step], params, None if sample_weight is None else sample_weight[s:s + step],
-                         offset + s, plan=plan) for s in range(0, int(X.shape[0]), step))
-    return reduce(add, parts, zero)
+                         offset + s, plan=plan) for s in range(0, n, step))
+    return reduce(add, parts)
 
 
 def _sum_stats(*stats: SufficientStats) -> SufficientStats:
