@@ -82,3 +82,10 @@ def test_rows_whose_expanded_squares_overflow_near_a_component_are_scored_exactl
     expected = np.logaddexp(wlp[:, 0], wlp[:, 1])
     np.testing.assert_allclose(log_prob, expected, rtol={np.float64: 1e-9, np.float32: 1e-4}[dtype])
     np.testing.assert_allclose(np.exp(log_resp), np.exp(wlp - expected[:, None]), atol=1e-5)
+
+
+def test_no_rows_give_empty_scores_on_both_paths(rng):
+    params = random_params(rng, 3, 2, "full")
+    for log_prob, log_resp in (log_resp_reference(np.empty((0, 2)), params),
+                               fast_estep.fast_log_resp(np.empty((0, 2)), params)):
+        assert log_prob.shape == (0,) and log_resp.shape == (0, 3)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from . import fast_estep
 import numpy as np
 
+from . import fast_estep
 from .density import log_weights, logsumexp, weighted_log_prob
 from .fast_estep import DensityPlan
 from .namespace import array_namespace, is_numpy
@@ -51,8 +51,9 @@ def log_resp_reference(X: Any, params: GaussianParams) -> tuple[Any, Any]:
     with np.errstate(invalid="ignore"):  # -inf − -inf in the far rows, replaced below
         lr = wlp - log_prob[:, None]
     # A row too far from every component (log p = -inf) is shared equally by the live (non-zero-weight) ones.
-    live = xp.isfinite(log_weights(X, params))
-    equal_share = xp.where(live, -xp.log(xp.sum(xp.astype(live, X.dtype))), xp.full_like(wlp[0], -float("inf")))
+    log_w = log_weights(X, params)
+    live = xp.isfinite(log_w)
+    equal_share = xp.where(live, -xp.log(xp.sum(xp.astype(live, X.dtype))), log_w)
     return log_prob, xp.where(xp.isfinite(log_prob)[:, None], lr, equal_share[None, :])
 
 
