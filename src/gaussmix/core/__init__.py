@@ -2,7 +2,7 @@
 
 from .density import log_gaussian_prob, logsumexp, weighted_log_prob
 from .em import EMResult, IterationReseed, MaximumLikelihood, MStep, StepOutcome, em_step, run_em
-from .estep import chunk_stats, log_resp, resp_stats
+from .estep import chunk_stats, estep_plan, log_resp, resp_stats
 from .init import initial_params, initial_stats, kmeans_lloyd, kmeans_plusplus
 from .mstep import MStepResult, Reseed, params_from_stats
 from .params import COVARIANCE_TYPES, CovarianceType, GaussianParams, NotPositiveDefiniteError, covariance_shape, \
@@ -12,7 +12,7 @@ from .stats import SufficientStats
 __all__ = [
     "COVARIANCE_TYPES", "CovarianceType", "EMResult", "GaussianParams", "IterationReseed", "MStep", "MStepResult",
     "MaximumLikelihood", "StepOutcome",
-    "NotPositiveDefiniteError", "Reseed", "SufficientStats", "chunk_stats", "covariance_shape", "em_step",
+    "NotPositiveDefiniteError", "Reseed", "SufficientStats", "chunk_stats", "covariance_shape", "em_step", "estep_plan",
     "initial_params", "initial_stats", "kmeans_lloyd", "kmeans_plusplus", "log_gaussian_prob", "log_resp", "logsumexp", "n_parameters",
     "params_from_stats", "resp_stats", "run_em", "weighted_log_prob",
 ]
