@@ -21,8 +21,6 @@ def test_score_and_bic_with_one_row_too_far_to_represent_are_infinite_not_nan(rn
     np.testing.assert_allclose(gm.predict_proba(X)[5], [0.5, 0.5])
 
 
-# k-means++ seeding (core/init.py) still warns on these values before the M-step raises.
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_fitting_data_that_overflows_when_squared_says_to_rescale(rng):
     with pytest.raises(ValueError, match="overflow when squared.*Rescale the data"):
         GaussianMixture(2, random_state=0).fit(rng.normal(size=(300, 2)) * 1e200)

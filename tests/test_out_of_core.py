@@ -182,6 +182,17 @@ def test_write_predictions_leaves_no_file_when_the_data_goes_bad_midway(tmp_path
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.parametrize("opened", [False, True])
+def test_write_predictions_refuses_to_write_over_its_own_data_file(tmp_path, X, opened):
+    gm = GaussianMixture(3, random_state=0).fit(X)
+    path = stored(tmp_path, "npy", X)
+    before = path.read_bytes()
+    data = open_data(path) if opened else str(path)
+    with pytest.raises(ValueError, match="Refusing to write out_path .* same file as data"):
+        write_predictions(gm, data, tmp_path / "." / path.name)
+    assert path.read_bytes() == before
+
+
 # -- bad files, through fit --------------------------------------------------------------------------------------
 
 def refused(path, error=DataSourceError, match: str = "") -> None:
@@ -198,7 +209,7 @@ def refused(path, error=DataSourceError, match: str = "") -> None:
 def test_a_non_numeric_column_is_named(tmp_path, X):
     frame = pd.DataFrame(X, columns=NAMES).assign(city="Oslo")
     frame.to_csv(tmp_path / "mixed.csv", index=False)
-    refused(tmp_path / "mixed.csv", match=r"column 'city'")
+    refused(tmp_path / "mixed.csv", match=r"(?i)column 'city'")
 
 
 def test_a_truncated_npy_is_a_clear_error(tmp_path, X):

@@ -416,6 +416,14 @@ def test_bad_types_and_dtypes_raise_type_errors_naming_the_argument():
 
 
 def test_import_without_torch_says_which_extra_to_install():
-    code = "import sys; sys.modules['torch'] = None\ntry:\n import gaussmix.torch\nexcept ImportError as e:\n print(e)"
+    # torch made unimportable by a finder (not sys.modules['torch'] = None, which SciPy's array-API helpers,
+    # reached through scikit-learn, take for a loaded module)
+    code = ("import sys, importlib.abc\n"
+            "class NoTorch(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name.split('.')[0] == 'torch':\n"
+            "            raise ImportError(\"No module named 'torch'\")\n"
+            "sys.meta_path.insert(0, NoTorch())\n"
+            "try:\n    import gaussmix.torch\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert 'pip install "gaussmix[torch]"' in out

@@ -13,6 +13,7 @@ from ._base import fitted_params
 from ._dispatch import check_rows_source, is_streamed, streamed_source
 from .core.estep import log_resp
 from .executors.local import ArraySource, default_chunk_rows
+from .io.atomic import refuse_overwriting
 from .io.writers import open_writer
 
 __all__ = ["write_predictions"]
@@ -39,6 +40,11 @@ def write_predictions(
     log_prob : bool, default=True
         Add ``log_prob``, the log-density log p(x) of the row under the mixture (low values are outliers).
 
+    Raises
+    ------
+    ValueError
+        If ``out_path`` is the data file itself (which would be lost).
+
     Returns
     -------
     Path
@@ -55,6 +61,8 @@ def write_predictions(
     'label'
     """
     params = fitted_params(model, "predict").to_numpy()
+    data_path = data if isinstance(data, (str, os.PathLike)) else getattr(data, "path", None)
+    refuse_overwriting({"data": data_path}, {"out_path": out_path})
     source = _source(model, data)
     columns = ["label"] + (["log_prob"] if log_prob else []) \
         + ([f"proba_{k}" for k in range(params.n_components)] if proba else [])

@@ -16,7 +16,8 @@ import zarr
 
 from gaussmix.exceptions import DataSourceError
 from gaussmix.io import _text
-from gaussmix.io.sources import Chunk, is_data_path, open_data
+from gaussmix.core.chunks import Chunk
+from gaussmix.io.sources import is_data_path, open_data
 
 N_ROWS, NAMES = 100, ["a", "b", "c"]
 

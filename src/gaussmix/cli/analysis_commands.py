@@ -12,6 +12,7 @@ import typer
 from ..analysis import OutlierDetector, select
 from ..analysis.outliers import conformal_p_values
 from ..analysis.select import candidate_note
+from ..io.atomic import refuse_overwriting
 from ..io.writers import open_writer
 from . import data, figures, progress, render
 from .options import (FIGURE_SUFFIXES, ChunkRows, Columns, CovarianceType, Data, Json, Quiet, Seed, TableOutput,
@@ -115,7 +116,7 @@ def select_command(
     Candidates with a component whose variance sits at the floor (< 10 × reg-covar) are marked and never chosen.
     """
     ks, kinds = parse_components(n_components), parse_types(covariance_types)
-    data.refuse_overwriting({"DATA": data_path}, {"--output": output, "--plot": plot})
+    refuse_overwriting({"DATA": data_path}, {"--output": output, "--plot": plot})
     source = data.open_input(data_path, columns, sample_weight_column, chunk_rows=chunk_rows)
     with progress.spinner(f"Fitting {len(ks) * len(kinds)} candidates", progress.wanted(quiet or json_output)):
         result = select(source, ks, kinds, criterion, n_init=n_init, random_state=seed, n_jobs=jobs,
@@ -180,7 +181,7 @@ def outliers_command(
     quiet: Quiet = False,
 ) -> None:
     """Fit a mixture density, then write each row's log-density score, decision and label (+1 inlier, -1 outlier)."""
-    data.refuse_overwriting({"DATA": data_path, "--train": train, "--calibration": calibration}, {"--output": output})
+    refuse_overwriting({"DATA": data_path, "--train": train, "--calibration": calibration}, {"--output": output})
     target = data.open_input(data_path, columns, chunk_rows=chunk_rows)
     fit_on = target if train is None else data.open_input(train, columns, chunk_rows=chunk_rows)
     detector = OutlierDetector(n_components, contamination=contamination, covariance_type=covariance_type,

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Callable, Literal
 import typer
 
 from .. import GaussianMixture, load
+from ..io.atomic import refuse_overwriting
 from ..io.model_file import load_model
 from . import analysis_commands, data, demo, figures, progress, render
 from .errors import EXIT_INTERRUPTED, guarded, say
@@ -55,7 +56,7 @@ def fit(
     quiet: Quiet = False,
 ) -> None:
     """Fit a Gaussian mixture to a data file, save it, and print a summary. Ctrl-C saves the best model so far."""
-    data.refuse_overwriting({"DATA": data_path}, {"--output": output})
+    refuse_overwriting({"DATA": data_path}, {"--output": output})
     source = data.open_input(data_path, columns, sample_weight_column, chunk_rows=chunk_rows)
     model = GaussianMixture(n_components, covariance_type=covariance_type, n_init=n_init, random_state=seed,
                             reg_covar=reg_covar, max_iter=max_iter, tol=tol)
@@ -97,7 +98,7 @@ def predict(
     """Write each row's most likely component (and optionally probabilities and log-likelihood) to a file."""
     from ..predictions import write_predictions
 
-    data.refuse_overwriting({"MODEL": model_path, "DATA": data_path}, {"--output": output})
+    refuse_overwriting({"MODEL": model_path, "DATA": data_path}, {"--output": output})
     model = load(model_path)
     source = data.open_input(data_path, columns, model=model, chunk_rows=chunk_rows)
     with progress.spinner("Predicting", progress.wanted(quiet or json_output)):
@@ -139,7 +140,7 @@ def sample(
     quiet: Quiet = False,
 ) -> None:
     """Draw rows from a model: its features plus the component each row came from."""
-    data.refuse_overwriting({"MODEL": model_path}, {"--output": output})
+    refuse_overwriting({"MODEL": model_path}, {"--output": output})
     model = load(model_path)
     data.check_sample_size(n_samples, int(model.n_features_in_))
     model.set_params(random_state=seed)
@@ -175,7 +176,7 @@ def plot(
     quiet: Quiet = False,
 ) -> None:
     """Plot a model over a data file: points coloured by component with 1σ/2σ ellipses, and EM convergence."""
-    data.refuse_overwriting({"MODEL": model_path, "DATA": data_path}, {"--output": output})
+    refuse_overwriting({"MODEL": model_path, "DATA": data_path}, {"--output": output})
     model = load(model_path)
     source = data.open_input(data_path, columns, model=model)
     X = data.sample_rows(source, max_points, seed) if kind != "convergence" else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,31 +56,6 @@ def open_input(path: str | os.PathLike[str], columns: str | None = None, sample_
         say(f"note: skipping the non-numeric column(s) {', '.join(source.skipped_columns)} of {path}; "
             "choose columns with --columns.")
     return source
-
-
-def refuse_overwriting(inputs: Mapping[str, Path | None], outputs: Mapping[str, Path | None]) -> None:
-    """Refuse, before any work, an output that is one of the command's inputs or another output.
-
-    Existing files are compared as files (``os.path.samefile``: symlinks and hard links included), so
-    ``-o ./d.csv`` for ``d.csv`` is caught; paths that do not exist yet by absolute path (two outputs to one file).
-    """
-    given_outputs = [(what, Path(p)) for what, p in outputs.items() if p is not None]
-    for k, (what, out) in enumerate(given_outputs):
-        others = [*inputs.items(), *given_outputs[:k]]
-        for other_what, other in others:
-            if other is not None and _same_file(out, Path(other)):
-                kind = "an output" if (other_what, other) in given_outputs else "an input"
-                raise ValueError(
-                    f"Refusing to write {what} '{out}': it is the same file as {other_what} '{other}', {kind} of "
-                    "this command, which would be lost. Choose another output path."
-                )
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet)
-        return a.resolve() == b.resolve()
 
 
 @dataclass(frozen=True)

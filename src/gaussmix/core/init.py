@@ -194,6 +194,14 @@ def initial_stats(
     'random' draws random responsibilities. X (n_samples, n_features) and ``sample_weight`` (float64, or None)
     share a namespace and device; the statistics come back in it.
     """
+    # Values past ~1e154 overflow when squared: k-means then meets inf and NaN distances, and the statistics come
+    # out non-finite, which the M-step reports as "rescale the data". Nothing to warn about before that.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _initial_stats(X, n_components, covariance_type, init_params, rng, sample_weight, chunk_rows)
+
+
+def _initial_stats(X: Any, n_components: int, covariance_type: str, init_params: str, rng: np.random.Generator,
+                   sample_weight: Any, chunk_rows: int) -> SufficientStats:
     if init_params == "random":
         return stats_from_random_resp(X, n_components, rng, sample_weight, covariance_type, chunk_rows)
     if init_params == "random_from_data":

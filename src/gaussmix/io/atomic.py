@@ -13,10 +13,10 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-__all__ = ["AtomicFile", "atomic_path"]
+__all__ = ["AtomicFile", "atomic_path", "refuse_overwriting"]
 
 
 class AtomicFile:
@@ -96,3 +96,28 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def refuse_overwriting(inputs: Mapping[str, Path | None], outputs: Mapping[str, Path | None]) -> None:
+    """Refuse, before any work, an output that is one of the command's inputs or another output.
+
+    Existing files are compared as files (``os.path.samefile``: symlinks and hard links included), so
+    ``-o ./d.csv`` for ``d.csv`` is caught; paths that do not exist yet by absolute path (two outputs to one file).
+    """
+    given_outputs = [(what, Path(p)) for what, p in outputs.items() if p is not None]
+    for k, (what, out) in enumerate(given_outputs):
+        others = [*inputs.items(), *given_outputs[:k]]
+        for other_what, other in others:
+            if other is not None and _same_file(out, Path(other)):
+                kind = "an output" if (other_what, other) in given_outputs else "an input"
+                raise ValueError(
+                    f"Refusing to write {what} '{out}': it is the same file as {other_what} '{other}', {kind} of "
+                    "this command, which would be lost. Choose another output path."
+                )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()

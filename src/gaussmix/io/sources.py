@@ -17,10 +17,11 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 
+from ..core.chunks import Chunk
 from ..exceptions import DataSourceError
 from ._arrays import open_npy, open_npz, open_zarr
 from ._layout import BlockReader, FileState, Layout, column_label
@@ -35,14 +36,6 @@ _BLOCK_BYTES = 8 * 2**20  # ~8 MB of float64 X per block by default
 _MIN_CHUNK_ROWS = 16  # only very wide files (over 65,536 columns) get blocks of more than ~8 MB
 
 ColumnSpec = str | int
-
-
-class Chunk(NamedTuple):
-    """One block of rows: global index of its first row, X (rows, n_features), weights (rows,) or None."""
-
-    offset: int
-    X: np.ndarray
-    sample_weight: np.ndarray | None
 
 
 @dataclass(frozen=True, eq=False)
