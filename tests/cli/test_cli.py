@@ -119,6 +119,22 @@ def test_fit_a_parquet_file_with_a_weight_column_matches_a_weighted_fit(tmp_path
     assert list(model.feature_names_in_) == ["a", "b"]
 
 
+def test_fit_bayesian_saves_the_library_fit_and_plots_its_sorted_weights(tmp_path):
+    X, _, _ = make_mixture(600, 3, 2, random_state=4)
+    np.save(tmp_path / "d.npy", X)
+    report = run_json("fit", "d.npy", "-k", "8", "--bayesian", "--weight-concentration-prior", "0.01", "--seed", "0",
+                      "-o", "m.npz", cwd=tmp_path)
+    model = gaussmix.load(tmp_path / "m.npz")
+    assert type(model) is gaussmix.BayesianGaussianMixture and report["model"]["bayesian"]
+    reference = gaussmix.BayesianGaussianMixture(n_components=8, weight_concentration_prior=0.01, random_state=0)
+    np.testing.assert_array_equal(model.means_, reference.fit(open_data(tmp_path / "d.npy")).means_)
+    gaussmix_cli("plot", "m.npz", "d.npy", "-o", "w.png", "--kind", "weights", cwd=tmp_path)
+    assert_png(tmp_path / "w.png", (450, 550))
+    refused = gaussmix_cli("fit", "d.npy", "-k", "2", "--weight-concentration-prior", "0.1", "-o", "x.npz",
+                           cwd=tmp_path, expect=2)
+    assert "needs --bayesian" in refused.stderr
+
+
 def test_fit_an_npy_file_prints_a_readable_summary(tmp_path):
     X, _, _ = make_mixture(300, 2, 3, random_state=4)
     np.save(tmp_path / "x.npy", X)
@@ -127,7 +143,7 @@ def test_fit_an_npy_file_prints_a_readable_summary(tmp_path):
     for label in ("mean x0", "mean x2", "log-likelihood", "BIC", "AIC", "converged", "iterations", "m.npz"):
         assert label in out
     info = gaussmix_cli("info", "m.npz", cwd=tmp_path).stdout
-    assert "2 full component(s), 3 features" in info and "gaussmix-model v1" in info
+    assert "GaussianMixture, 2 full component(s), 3 features" in info and "gaussmix-model v1" in info
 
 
 def test_demo_recovers_the_true_mixture_and_writes_a_plot(tmp_path):

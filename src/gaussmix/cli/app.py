@@ -6,11 +6,11 @@ options live in ``options``. Other command groups add themselves with ``register
 
 import time
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal, Optional
 
 import typer
 
-from .. import GaussianMixture, load
+from .. import BayesianGaussianMixture, GaussianMixture, load
 from ..io.atomic import refuse_overwriting
 from ..io.model_file import load_model
 from . import analysis_commands, data, demo, figures, progress, render
@@ -48,8 +48,14 @@ def fit(
     columns: Columns = None,
     reg_covar: Annotated[float, typer.Option("--reg-covar", min=0.0, help="Added to covariance diagonals.")] = 1e-6,
     max_iter: Annotated[int, typer.Option("--max-iter", min=0, help="EM iterations per initialisation.")] = 100,
-    tol: Annotated[float, typer.Option("--tol", min=0.0, help="Stop when the mean log-likelihood changes less.")]
+    tol: Annotated[float, typer.Option("--tol", min=0.0, help="Stop when the lower bound changes less.")]
     = 1e-3,
+    bayesian: Annotated[bool, typer.Option(
+        "--bayesian", help="Variational Bayes (BayesianGaussianMixture): -k is an upper bound, and components the "
+        "data does not need get weights near 0.")] = False,
+    weight_concentration_prior: Annotated[Optional[float], typer.Option(
+        "--weight-concentration-prior", min=1e-300, help="With --bayesian: the Dirichlet-process "
+        "concentration; small values switch off more components (default 1/k).", show_default=False)] = None,
     sample_weight_column: WeightColumn = None,
     chunk_rows: ChunkRows = None,
     json_output: Json = False,
@@ -57,9 +63,13 @@ def fit(
 ) -> None:
     """Fit a Gaussian mixture to a data file, save it, and print a summary. Ctrl-C saves the best model so far."""
     refuse_overwriting({"DATA": data_path}, {"--output": output})
+    if weight_concentration_prior is not None and not bayesian:
+        raise typer.BadParameter("--weight-concentration-prior needs --bayesian.")
     source = data.open_input(data_path, columns, sample_weight_column, chunk_rows=chunk_rows)
-    model = GaussianMixture(n_components, covariance_type=covariance_type, n_init=n_init, random_state=seed,
-                            reg_covar=reg_covar, max_iter=max_iter, tol=tol)
+    shared = dict(n_components=n_components, covariance_type=covariance_type, n_init=n_init, random_state=seed,
+                  reg_covar=reg_covar, max_iter=max_iter, tol=tol)
+    model = (BayesianGaussianMixture(**shared, weight_concentration_prior=weight_concentration_prior) if bayesian
+             else GaussianMixture(**shared))
     start = time.perf_counter()
     _fit_or_save_on_interrupt(model, source, output, progress.wanted(quiet or json_output))
     seconds = time.perf_counter() - start
@@ -69,7 +79,7 @@ def fit(
     show(render.fit_report(model, stats, seconds, output), json_output, quiet, render.print_fit)
 
 
-def _fit_or_save_on_interrupt(model: GaussianMixture, source: Any, output: Path, show_progress: bool) -> None:
+def _fit_or_save_on_interrupt(model: GaussianMixture | BayesianGaussianMixture, source: Any, output: Path, show_progress: bool) -> None:
     with progress.FitProgress(model.n_init, model.max_iter, show_progress) as bar:
         try:
             model.fit(source, on_iteration=bar.on_iteration)
@@ -168,8 +178,8 @@ def plot(
     axes: Annotated[str | None, typer.Option(
         "--axes", help="Two features to draw, e.g. 'x,y' (default: both of two, else the first two principal "
         "components).", show_default=False)] = None,
-    kind: Annotated[Literal["both", "clusters", "convergence"], typer.Option(
-        "--kind", help="Panels to draw.")] = "both",
+    kind: Annotated[Literal["both", "clusters", "convergence", "weights"], typer.Option(
+        "--kind", help="Panels to draw (weights: the sorted weights, how many components are in use).")] = "both",
     max_points: Annotated[int, typer.Option("--max-points", min=1, help="Rows drawn at most (a uniform sample).")]
     = 20_000,
     seed: Seed = None,
@@ -179,7 +189,7 @@ def plot(
     refuse_overwriting({"MODEL": model_path, "DATA": data_path}, {"--output": output})
     model = load(model_path)
     source = data.open_input(data_path, columns, model=model)
-    X = data.sample_rows(source, max_points, seed) if kind != "convergence" else None
+    X = data.sample_rows(source, max_points, seed) if kind in ("both", "clusters") else None
     figures.save(figures.draw(model, X, kind, data.parse_columns(axes)), output)
     if not quiet:
         render.print_facts("", {"wrote": str(output)})

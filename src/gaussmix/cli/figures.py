@@ -24,7 +24,7 @@ def new_figure(n_panels: int) -> tuple[Any, list[Any]]:
 
 
 def draw(model: Any, X: Any, kind: str, axes: list[str | int] | None = None) -> Any:
-    """Clusters (with X), convergence, or both side by side; returns the figure."""
+    """Clusters (with X), convergence, both side by side, or the sorted weights; returns the figure."""
     from .. import plot
 
     kinds = ["clusters", "convergence"] if kind == "both" else [kind]
@@ -32,6 +32,8 @@ def draw(model: Any, X: Any, kind: str, axes: list[str | int] | None = None) -> 
     for ax, panel in zip(panels, kinds):
         if panel == "clusters":
             plot.clusters(model, X, ax=ax, columns=axes)
+        elif panel == "weights":
+            plot.weights(model, ax=ax)
         else:
             plot.convergence(model, ax=ax)
     return fig

@@ -100,8 +100,9 @@ def print_fit(report: dict[str, Any]) -> None:
     out = stdout()
     model = report["model"]
     names = feature_labels(model["feature_names"], model["n_features"])
-    out.print(f"Fitted {model['n_components']} {model['covariance_type']} component(s) to {report['rows']} rows × "
-              f"{model['n_features']} features in {report['seconds']:.2f} s.")
+    kind = "variational Bayesian " if model.get("bayesian") else ""
+    out.print(f"Fitted {model['n_components']} {model['covariance_type']} {kind}component(s) to {report['rows']} "
+              f"rows × {model['n_features']} features in {report['seconds']:.2f} s.")
     out.print(components_table(model["weights"], model["means"], names, report["sizes"]))
     out.print(facts_table({
         "log-likelihood": report["log_likelihood"],
@@ -118,7 +119,8 @@ def print_model(report: dict[str, Any]) -> None:
     """The description of a model file (``gaussmix info``)."""
     out = stdout()
     names = feature_labels(report["feature_names"], report["n_features"])
-    out.print(f"{report['path']}: {report['n_components']} {report['covariance_type']} component(s), "
+    estimator = report.get("estimator", "GaussianMixture")
+    out.print(f"{report['path']}: {estimator}, {report['n_components']} {report['covariance_type']} component(s), "
               f"{report['n_features']} features")
     out.print(components_table(report["weights"], report["means"], names))
     fit = report["fit_info"]
@@ -150,6 +152,7 @@ def fit_report(model: Any, stats: Any, seconds: float, saved_to: Any) -> dict[st
         "model": {
             "n_components": model.n_components,
             "covariance_type": model.covariance_type,
+            "bayesian": hasattr(model, "weight_concentration_"),
             "n_features": int(model.n_features_in_),
             "feature_names": None if names is None else [str(n) for n in names],
             "weights": np.asarray(model.weights_),
