@@ -30,6 +30,7 @@ import time  # noqa: E402
 import tracemalloc  # noqa: E402
 import warnings  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -155,8 +156,8 @@ def run_case(case: Case, repeats: int, max_iter: int, measure_memory: bool, peak
     fitted = {}
     for _ in range(repeats):
         for name in ("sklearn", "gaussmix"):  # interleaved: A B A B ...
-            t_short = _timed(lambda: _fit(short[name], X))
-            t_long = _timed(lambda: _fit(long[name], X))
+            t_short = _timed(partial(_fit, short[name], X))
+            t_long = _timed(partial(_fit, long[name], X))
             times[name].append(max(t_long - t_short, 1e-9) / max_iter)
             fitted[name] = long[name]
     sk, gm = statistics.median(times["sklearn"]), statistics.median(times["gaussmix"])

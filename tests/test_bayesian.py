@@ -94,8 +94,9 @@ def test_the_elbo_never_decreases(rng, kind, prior_type):
     X = three_clusters(rng, n=300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = BayesianGaussianMixture(n_components=6, covariance_type=kind, weight_concentration_prior_type=prior_type,
-                                        max_iter=40, tol=0.0, random_state=0, init_params="random").fit(X)
+        model = BayesianGaussianMixture(n_components=6, covariance_type=kind,
+                                        weight_concentration_prior_type=prior_type, max_iter=40, tol=0.0,
+                                        random_state=0, init_params="random").fit(X)
     bounds = np.array(model.lower_bounds_)
     assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:])), np.diff(bounds).min()
 

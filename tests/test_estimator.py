@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import blobs
-from gaussmix import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture, NotFittedError
 import gaussmix._mixture as mixture_module
 import gaussmix.estimator as estimator_module
+from conftest import blobs
+from gaussmix import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture, NotFittedError
 from gaussmix.core.params import COVARIANCE_TYPES
 from strategies import random_params
 

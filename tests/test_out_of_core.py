@@ -129,7 +129,8 @@ def test_ctrl_c_on_the_third_pass_keeps_two_iterations_then_reraises(tmp_path, X
     kw = fitted_init(X, 3)
     interrupted = GaussianMixture(**kw)
     source = CountingSource(open_data(stored(tmp_path, "npy", X), chunk_rows=100), interrupt_on=3)
-    with pytest.warns(ConvergenceWarning, match=r"interrupted; keeping the best parameters so far \(2 iteration"), pytest.raises(KeyboardInterrupt):
+    with (pytest.warns(ConvergenceWarning, match=r"interrupted; keeping the best parameters so far \(2 iteration"),
+          pytest.raises(KeyboardInterrupt)):
         interrupted.fit(source)
     assert interrupted.n_iter_ == 2 and not interrupted.converged_
     assert_same_fit(interrupted, GaussianMixture(**{**kw, "max_iter": 2}).fit(X))

@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 
 import gaussmix
+from conftest import blobs
 from gaussmix import GaussianMixture, ModelFileError, NotFittedError
 from gaussmix.io.model_file import METADATA_KEY, load_model
-
-from conftest import blobs
 
 FITTED = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -146,7 +145,7 @@ def test_float32_model_loads_back_float32_to_its_rounding(tmp_path, rng, covaria
     for name in FITTED:
         assert getattr(loaded, name).dtype == np.float32, name
         np.testing.assert_allclose(getattr(loaded, name), getattr(model, name), rtol=2e-6, atol=1e-7, err_msg=name)
-    np.testing.assert_array_equal(getattr(loaded, "means_"), model.means_)  # means are stored exactly
+    np.testing.assert_array_equal(loaded.means_, model.means_)  # means are stored exactly
     assert loaded.score_samples(X).dtype == np.float32
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 

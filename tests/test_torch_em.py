@@ -17,8 +17,8 @@ from conftest import blobs  # noqa: E402
 from gaussmix import GaussianMixture, load  # noqa: E402
 from gaussmix.core.estep import chunk_stats, log_resp  # noqa: E402
 from gaussmix.core.init import INIT_METHODS  # noqa: E402
-from gaussmix.core.params import COVARIANCE_TYPES, GaussianParams  # noqa: E402
 from gaussmix.core.namespace import to_numpy  # noqa: E402
+from gaussmix.core.params import COVARIANCE_TYPES, GaussianParams  # noqa: E402
 from strategies import random_params  # noqa: E402
 
 CUDA = pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),

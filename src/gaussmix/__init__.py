@@ -1,8 +1,8 @@
 """gaussmix: Gaussian mixture models by exact EM over sufficient statistics."""
 
 from ._version import __version__
-from .bayesian import BayesianGaussianMixture
 from .analysis import OutlierDetector, log_likelihood_ratio, map_adapt, select, uncertainty
+from .bayesian import BayesianGaussianMixture
 from .core.params import GaussianParams
 from .core.stats import SufficientStats
 from .estimator import GaussianMixture

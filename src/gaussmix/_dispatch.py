@@ -8,8 +8,9 @@ same call on either executor, so the EM loop and the estimator never know which.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

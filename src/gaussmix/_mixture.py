@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -18,8 +19,7 @@ from sklearn.utils.validation import validate_data
 from . import _validation as check
 from . import interop, persistence
 from ._base import check_fitted, fitted_params, is_fitted
-from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, \
-    streamed_source
+from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, streamed_source
 from ._reporting import iteration_printer, warn_fit_outcome
 from .core.em import EMResult, MStep, run_em
 from .core.estep import log_resp

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 from .core.em import EMResult
 from .exceptions import ConvergenceWarning, DegenerateComponentWarning

@@ -1,10 +1,11 @@
-"""Checks at the public edge: data, sample weights, hyper-parameters and initial arrays, with messages that name them."""
+"""Checks at the public edge: data, sample weights, hyper-parameters and initial arrays, with messages naming them."""
 
 from __future__ import annotations
 
 import numbers
 import sys
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state

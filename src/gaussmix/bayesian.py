@@ -1,10 +1,11 @@
-"""BayesianGaussianMixture: scikit-learn's variational Bayesian mixture, on the same statistics, executors and E-step."""
+"""BayesianGaussianMixture: scikit-learn's variational Bayesian mixture on the same statistics, executors and E-step."""
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -125,8 +126,9 @@ class BayesianGaussianMixture(MixtureBase):
         self, *, n_components: int = 1, covariance_type: str = "full", tol: float = 1e-3, reg_covar: float = 1e-6,
         max_iter: int = 100, n_init: int = 1, init_params: str = "kmeans",
         weight_concentration_prior_type: str = "dirichlet_process", weight_concentration_prior: float | None = None,
-        mean_precision_prior: float | None = None, mean_prior: Any = None, degrees_of_freedom_prior: float | None = None,
-        covariance_prior: Any = None, random_state: Any = None, warm_start: bool = False, verbose: int = 0,
+        mean_precision_prior: float | None = None, mean_prior: Any = None,
+        degrees_of_freedom_prior: float | None = None, covariance_prior: Any = None, random_state: Any = None,
+        warm_start: bool = False, verbose: int = 0,
         verbose_interval: int = 10, chunk_rows: int | None = None, init_sample_size: int | None = None,
     ) -> None:
         self.n_components = n_components

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -149,8 +150,8 @@ class GaussianMixture(MixtureBase):
 
     def _state_attributes(self, state: GaussianParams, as_dtype: Callable[[Any], Any]) -> dict[str, Any]:
         return {"weights_": as_dtype(state.weights), "means_": as_dtype(state.means),
-                "covariances_": as_dtype(state.covariances), "precisions_cholesky_": as_dtype(state.precisions_cholesky),
-                "precisions_": as_dtype(state.precisions)}
+                "covariances_": as_dtype(state.covariances),
+                "precisions_cholesky_": as_dtype(state.precisions_cholesky), "precisions_": as_dtype(state.precisions)}
 
     def _fitted_state(self) -> GaussianParams:
         return self._params()

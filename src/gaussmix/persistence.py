@@ -16,8 +16,8 @@ import numpy as np
 
 from ._base import fitted_params
 from .core.em import EMResult, IterationReseed
-from .core.namespace import to_numpy
 from .core.mstep import Reseed
+from .core.namespace import to_numpy
 from .core.params import GaussianParams
 from .exceptions import ModelFileError
 from .io.model_file import load_model, save_model

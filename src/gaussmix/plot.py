@@ -31,8 +31,10 @@ def _axes(ax: Any) -> Any:
     return _pyplot().subplots()[1] if ax is None else ax
 
 
-def clusters(model: Any, X: Any, ax: Any = None, columns: Sequence[int | str] | None = None, *,
-             sigmas: Sequence[float] = (1.0, 2.0), max_points: int = MAX_POINTS, min_weight: float | None = None) -> Any:
+def clusters(
+    model: Any, X: Any, ax: Any = None, columns: Sequence[int | str] | None = None, *,
+    sigmas: Sequence[float] = (1.0, 2.0), max_points: int = MAX_POINTS, min_weight: float | None = None,
+) -> Any:
     """Scatter the rows of X coloured by predicted component, with each component's mean and covariance ellipses.
 
     Parameters

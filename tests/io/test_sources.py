@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 import zarr
 
+from gaussmix.core.chunks import Chunk
 from gaussmix.exceptions import DataSourceError
 from gaussmix.io import _text
-from gaussmix.core.chunks import Chunk
 from gaussmix.io.sources import is_data_path, open_data
 
 N_ROWS, NAMES = 100, ["a", "b", "c"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import _validation as check
 from .._dispatch import check_rows_source, is_streamed, streamed_source
 from ..executors.local import ArraySource, ChunkSource, default_chunk_rows

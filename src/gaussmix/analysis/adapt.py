@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from .._base import fitted_params
 from .._dispatch import accumulator, mean_of_rows
 from ..core.density import log_gaussian_prob, logsumexp, weighted_log_prob
 from ..core.params import GaussianParams, NotPositiveDefiniteError
 from ..core.stats import SufficientStats
 from ..estimator import GaussianMixture
-from .._base import fitted_params
 from ._rows import rows_source
 
 UPDATES = ("m", "w", "v")
@@ -85,8 +85,8 @@ def map_adapt(
     hyper = ubm.get_params() if isinstance(ubm, GaussianMixture) else \
         {"n_components": params.n_components, "covariance_type": params.covariance_type}
     names = getattr(ubm, "feature_names_in_", None)
-    return GaussianMixture.from_params(adapted, **hyper, n_iter=1, converged=True, lower_bound=bound, lower_bounds=[bound],
-                            feature_names=None if names is None else tuple(names))
+    return GaussianMixture.from_params(adapted, **hyper, n_iter=1, converged=True, lower_bound=bound,
+                                       lower_bounds=[bound], feature_names=None if names is None else tuple(names))
 
 
 def adapted_params(params: GaussianParams, stats: SufficientStats, relevance_factor: float,

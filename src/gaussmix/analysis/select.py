@@ -14,20 +14,21 @@ import numbers
 import os
 import time
 import warnings
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
 from .. import _validation as check
+from .._base import fitted_params
 from .._dispatch import mean_of_rows
 from ..core.estep import log_resp
 from ..core.params import COVARIANCE_TYPES, GaussianParams, n_parameters
 from ..estimator import PARAMETER_RULES, GaussianMixture
 from ..exceptions import ConvergenceWarning, DataSourceError, DegenerateComponentWarning
 from ..executors.local import ChunkSource
-from .._base import fitted_params
 from ._rows import rows_source
 
 CRITERIA = ("bic", "aic", "icl")

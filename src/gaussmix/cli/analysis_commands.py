@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, Optional
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import typer
@@ -15,10 +16,22 @@ from ..analysis.select import candidate_note
 from ..io.atomic import refuse_overwriting
 from ..io.writers import open_writer
 from . import data, figures, progress, render
-from .options import (FIGURE_SUFFIXES, ChunkRows, Columns, CovarianceType, Data, Json, Quiet, Seed, TableOutput,
-                      WeightColumn, output_path)
+from .options import (
+    FIGURE_SUFFIXES,
+    ChunkRows,
+    Columns,
+    CovarianceType,
+    Data,
+    Json,
+    Quiet,
+    Seed,
+    TableOutput,
+    WeightColumn,
+    output_path,
+)
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+ALL_COVARIANCE_TYPES = ",".join(COVARIANCE_TYPES)  # the --covariance-types default
 
 
 def parse_components(text: str) -> list[int]:
@@ -84,9 +97,9 @@ NInit = Annotated[int, typer.Option("--n-init", min=1, help="Initialisations per
 RegCovar = Annotated[float, typer.Option("--reg-covar", min=0.0, help="Added to covariance diagonals.")]
 Tol = Annotated[float, typer.Option("--tol", min=0.0, help="Stop when the mean log-likelihood changes less.")]
 MaxIter = Annotated[int, typer.Option("--max-iter", min=0, help="EM iterations per initialisation.")]
-BestModelOutput = Annotated[Optional[Path], typer.Option(
+BestModelOutput = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Save the best model here (.npz).", show_default=False, callback=optional_output())]
-PlotOutput = Annotated[Optional[Path], typer.Option(
+PlotOutput = Annotated[Path | None, typer.Option(
     "--plot", help=f"Draw the criterion curves to this figure file ({', '.join(FIGURE_SUFFIXES)}).",
     show_default=False, callback=optional_output(*FIGURE_SUFFIXES))]
 
@@ -94,15 +107,15 @@ PlotOutput = Annotated[Optional[Path], typer.Option(
 def select_command(
     data_path: Data,
     n_components: Components = "1-9",
-    covariance_types: CovarianceTypes = ",".join(COVARIANCE_TYPES),
+    covariance_types: CovarianceTypes = ALL_COVARIANCE_TYPES,
     criterion: Criterion = "bic",
     n_init: NInit = 1,
     seed: Seed = None,
     reg_covar: RegCovar = 1e-6,
     tol: Tol = 1e-3,
     max_iter: MaxIter = 100,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Candidates fitted at once (default: "
-                                                "one per core).", show_default=False)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Candidates fitted at once (default: "
+                                             "one per core).", show_default=False)] = None,
     output: BestModelOutput = None,
     plot: PlotOutput = None,
     columns: Columns = None,
@@ -159,9 +172,9 @@ def print_selection(result: Any) -> None:
 def outliers_command(
     data_path: Data,
     output: TableOutput,
-    train: Annotated[Optional[Path], typer.Option(
+    train: Annotated[Path | None, typer.Option(
         "--train", help="Fit on this file instead of DATA (same columns).", show_default=False)] = None,
-    calibration: Annotated[Optional[Path], typer.Option(
+    calibration: Annotated[Path | None, typer.Option(
         "--calibration", help="Normal rows to calibrate on: adds conformal p-values and sets the threshold from "
         "--fpr.", show_default=False)] = None,
     fpr: Annotated[float, typer.Option("--fpr", callback=open_interval("--fpr", 0.0, 1.0),

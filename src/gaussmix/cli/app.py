@@ -5,8 +5,9 @@ options live in ``options``. Other command groups add themselves with ``register
 """
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, Optional
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -15,8 +16,20 @@ from ..io.atomic import refuse_overwriting
 from ..io.model_file import load_model
 from . import analysis_commands, data, demo, figures, progress, render
 from .errors import EXIT_INTERRUPTED, guarded, say
-from .options import (ChunkRows, Columns, CovarianceType, Data, FigureOutput, Json, Model, ModelOutput, Quiet,
-                      Seed, TableOutput, WeightColumn)
+from .options import (
+    ChunkRows,
+    Columns,
+    CovarianceType,
+    Data,
+    FigureOutput,
+    Json,
+    Model,
+    ModelOutput,
+    Quiet,
+    Seed,
+    TableOutput,
+    WeightColumn,
+)
 
 app = typer.Typer(
     name="gaussmix", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -53,7 +66,7 @@ def fit(
     bayesian: Annotated[bool, typer.Option(
         "--bayesian", help="Variational Bayes (BayesianGaussianMixture): -k is an upper bound, and components the "
         "data does not need get weights near 0.")] = False,
-    weight_concentration_prior: Annotated[Optional[float], typer.Option(
+    weight_concentration_prior: Annotated[float | None, typer.Option(
         "--weight-concentration-prior", min=1e-300, help="With --bayesian: the Dirichlet-process "
         "concentration; small values switch off more components (default 1/k).", show_default=False)] = None,
     sample_weight_column: WeightColumn = None,
@@ -79,7 +92,9 @@ def fit(
     show(render.fit_report(model, stats, seconds, output), json_output, quiet, render.print_fit)
 
 
-def _fit_or_save_on_interrupt(model: GaussianMixture | BayesianGaussianMixture, source: Any, output: Path, show_progress: bool) -> None:
+def _fit_or_save_on_interrupt(
+    model: GaussianMixture | BayesianGaussianMixture, source: Any, output: Path, show_progress: bool,
+) -> None:
     with progress.FitProgress(model.n_init, model.max_iter, show_progress) as bar:
         try:
             model.fit(source, on_iteration=bar.on_iteration)

@@ -7,8 +7,9 @@ arbitrary), then weights and means are compared; the labelling is compared with 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import numpy as np
 import typer

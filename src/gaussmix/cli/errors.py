@@ -11,7 +11,8 @@ import inspect
 import sys
 import traceback
 import warnings
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 import typer
 
@@ -40,15 +40,15 @@ TableOutput = Annotated[Path, typer.Option(
     callback=output_path(*TABLE_SUFFIXES))]
 FigureOutput = Annotated[Path, typer.Option(
     "--output", "-o", help=f"Figure file ({', '.join(FIGURE_SUFFIXES)}).", callback=output_path(*FIGURE_SUFFIXES))]
-Columns = Annotated[Optional[str], typer.Option(
+Columns = Annotated[str | None, typer.Option(
     "--columns", "-c", help="Feature columns, by name or 0-based index, comma-separated (default: all; for a "
     "fitted model, the columns it was fitted on).", show_default=False)]
-WeightColumn = Annotated[Optional[str], typer.Option(
+WeightColumn = Annotated[str | None, typer.Option(
     "--sample-weight-column", "-w", help="Column of non-negative row weights (left out of the features).",
     show_default=False)]
-Seed = Annotated[Optional[int], typer.Option("--seed", help="Random seed, for reproducible results.",
-                                             show_default=False)]
-ChunkRows = Annotated[Optional[int], typer.Option(
+Seed = Annotated[int | None, typer.Option("--seed", help="Random seed, for reproducible results.",
+                                          show_default=False)]
+ChunkRows = Annotated[int | None, typer.Option(
     "--chunk-rows", min=1, help="Rows read per block (default: about 8 MB of data).", show_default=False)]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout (no tables, no progress).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but warnings and errors.")]

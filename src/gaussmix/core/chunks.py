@@ -6,7 +6,8 @@ neither imports the other.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple, Protocol, runtime_checkable
+from collections.abc import Iterator
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 

@@ -8,8 +8,9 @@ executor serves every model family without new code.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from .mstep import Reseed, params_from_stats
 from .params import GaussianParams

@@ -100,7 +100,7 @@ def kmeans_lloyd(
     centers = xp.asarray(centers, dtype=xp.float64, **on)
     n_clusters = centers.shape[0]
     converged, n_iter = False, 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is read after the loop: the passes run
         counts = xp.zeros((n_clusters,), dtype=xp.float64, **on)
         sums = xp.zeros_like(centers)
         far_row, far_d2 = 0, -1.0

@@ -139,7 +139,8 @@ def posterior_from_stats(stats: SufficientStats, prior: GaussianWishartPrior, re
     shrink = nk * beta0 / beta  # n_k β₀ / β_k: how far the data mean pulls away from the prior mean
     if kind == "full":
         nu = nu0 + nk
-        cov = prior.covariance + nk[:, None, None] * scatter + shrink[:, None, None] * diff[:, :, None] * diff[:, None, :]
+        cov = (prior.covariance + nk[:, None, None] * scatter
+               + shrink[:, None, None] * diff[:, :, None] * diff[:, None, :])
         cov = cov / nu[:, None, None]
     elif kind == "tied":
         nu = nu0 + nk.sum() / k

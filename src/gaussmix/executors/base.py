@@ -8,10 +8,11 @@ a block function and a combine handed to ``map_reduce``, written once here; the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from operator import add
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
