@@ -58,3 +58,23 @@ def faithful_csv(tmp_path) -> Path:
     frame.insert(0, "id", np.arange(len(frame)))
     frame.to_csv(tmp_path / "faithful.csv", index=False)
     return tmp_path / "faithful.csv"
+
+
+def interrupt_on_pass(monkeypatch, n_pass: int) -> None:
+    """Make a fit's data pass number ``n_pass`` (counted over everything the fit reads) raise KeyboardInterrupt."""
+    import gaussmix._mixture as mixture_module
+
+    real = mixture_module.accumulator
+    calls = {"n": 0}
+
+    def flaky(source):
+        accumulate = real(source)
+
+        def wrapped(params):
+            calls["n"] += 1
+            if calls["n"] == n_pass:
+                raise KeyboardInterrupt
+            return accumulate(params)
+        return wrapped
+
+    monkeypatch.setattr(mixture_module, "accumulator", flaky)

@@ -11,6 +11,7 @@ from sklearn.mixture import BayesianGaussianMixture as SkBayesian
 from sklearn.mixture import GaussianMixture as SkGaussian
 
 import gaussmix.bayesian as bayesian_module
+from conftest import interrupt_on_pass
 from gaussmix import BayesianGaussianMixture
 from gaussmix.core.estep import resp_stats
 
@@ -174,22 +175,7 @@ def test_priors_are_checked_with_messages_that_name_them(rng):
 
 
 def test_ctrl_c_keeps_the_last_completed_iteration(rng, monkeypatch):
-    import gaussmix._mixture as mixture_module
-
-    real = mixture_module.accumulator
-    calls = {"n": 0}
-
-    def flaky(source):
-        accumulate = real(source)
-
-        def wrapped(params):
-            calls["n"] += 1
-            if calls["n"] == 5:  # pass 1 is the prior's moments, then iterations 1-3 complete
-                raise KeyboardInterrupt
-            return accumulate(params)
-        return wrapped
-
-    monkeypatch.setattr(mixture_module, "accumulator", flaky)
+    interrupt_on_pass(monkeypatch, 5)  # pass 1 is the prior's moments, then iterations 1-3 complete
     model = BayesianGaussianMixture(n_components=3, tol=0.0, max_iter=50, random_state=0)
     with pytest.warns(ConvergenceWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
         model.fit(three_clusters(rng, n=150))

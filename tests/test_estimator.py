@@ -8,9 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-import gaussmix._mixture as mixture_module
 import gaussmix.estimator as estimator_module
-from conftest import blobs
+from conftest import blobs, interrupt_on_pass
 from gaussmix import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture, NotFittedError
 from gaussmix.core.params import COVARIANCE_TYPES
 from strategies import random_params
@@ -251,24 +250,6 @@ def test_max_iter_zero_keeps_the_initialisation(rng):
     gm = GaussianMixture(**init_of(params), max_iter=0).fit(X)
     np.testing.assert_allclose(gm.means_, params.means)
     assert gm.n_iter_ == 0 and not gm.converged_
-
-
-def interrupt_on_pass(monkeypatch, n_pass: int) -> None:
-    """Make the fit's data pass number ``n_pass`` (counted over all initialisations) raise KeyboardInterrupt."""
-    real = mixture_module.accumulator
-    calls = {"n": 0}
-
-    def flaky(source):
-        accumulate = real(source)
-
-        def wrapped(params):
-            calls["n"] += 1
-            if calls["n"] == n_pass:
-                raise KeyboardInterrupt
-            return accumulate(params)
-        return wrapped
-
-    monkeypatch.setattr(mixture_module, "accumulator", flaky)
 
 
 def test_interrupted_fit_keeps_the_last_complete_parameters(rng, monkeypatch):

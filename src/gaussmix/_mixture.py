@@ -23,9 +23,27 @@ from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed,
 from ._reporting import iteration_printer, warn_fit_outcome
 from .core.em import EMResult, MStep, run_em
 from .core.estep import log_resp
+from .core.init import INIT_METHODS
 from .core.namespace import array_namespace, to_numpy
-from .core.params import GaussianParams, n_parameters
+from .core.params import COVARIANCE_TYPES, GaussianParams, n_parameters
 from .executors.local import ArraySource, ChunkSource, default_chunk_rows
+
+#: The hyper-parameters every mixture estimator has, with their rules (a subclass's table extends this one).
+COMMON_PARAMETER_RULES: dict[str, check.Rule] = {
+    "n_components": check.int_at_least(1),
+    "covariance_type": check.one_of(*COVARIANCE_TYPES),
+    "tol": check.real_at_least(0.0),
+    "reg_covar": check.real_at_least(0.0),
+    "max_iter": check.int_at_least(0),
+    "n_init": check.int_at_least(1),
+    "init_params": check.one_of(*INIT_METHODS),
+    "random_state": check.is_random_state,
+    "warm_start": check.is_bool,
+    "verbose": check.int_at_least(0),
+    "verbose_interval": check.int_at_least(1),
+    "chunk_rows": check.optional(check.int_at_least(1)),
+    "init_sample_size": check.optional(check.int_at_least(1)),
+}
 
 
 class MixtureBase(DensityMixin, BaseEstimator):
@@ -167,7 +185,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
             return None
         previous = self._params()
         now = (self.n_components, self.covariance_type, n_features)
-        before = (previous.n_components, previous.covariance_type, previous.n_features)
+        before = (previous.n_components, self._fitted_covariance_type, previous.n_features)
         if now == before:
             return self._fitted_state()
         what = ", ".join(f"{name} {b!r} -> {n!r}" for name, b, n in
@@ -203,7 +221,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
             lower_bounds_=[float(b) for b in result.lower_bounds],
             reseeds_=tuple(result.reseeds),
             n_features_in_=int(like.shape[1]),
-            _fitted_covariance_type=result.params.covariance_type,  # set_params(covariance_type=...) keeps it
+            _fitted_covariance_type=self.covariance_type,  # set_params(covariance_type=...) keeps it
         )
         for name, value in attributes.items():
             setattr(self, name, value)
@@ -223,7 +241,8 @@ class MixtureBase(DensityMixin, BaseEstimator):
                  **hyper_parameters}
         model = cls(**hyper)
         check.check_hyperparameters(model, cls._parameter_rules)
-        if model.n_components != params.n_components or model.covariance_type != params.covariance_type:
+        if (model.n_components != params.n_components
+                or attribute_layout(model.covariance_type) != params.covariance_type):
             raise ValueError(
                 f"the hyper-parameters say n_components={model.n_components!r}, covariance_type="
                 f"{model.covariance_type!r}, but the parameters have {params.n_components} component(s) of type "
@@ -313,7 +332,8 @@ class MixtureBase(DensityMixin, BaseEstimator):
     def n_parameters(self) -> int:
         """Free parameters of the fitted mixture: weights (K − 1), means (K·D) and the covariances."""
         params = self._params()
-        return n_parameters(params.n_components, params.n_features, params.covariance_type)
+        return covariance_structure(self._fitted_covariance_type).n_parameters(params.n_components,
+                                                                               params.n_features)
 
     def bic(self, X: Any, sample_weight: Any = None) -> float:
         """Bayesian information criterion (lower is better): −2·log L + p·log n, n the (weighted) row count."""

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from . import _validation as check
-from ._mixture import MixtureBase
+from ._mixture import COMMON_PARAMETER_RULES, MixtureBase
 from .core.em import EMResult, MStep
-from .core.init import INIT_METHODS, initial_stats
+from .core.init import initial_stats
 from .core.namespace import to_numpy
-from .core.params import COVARIANCE_TYPES, GaussianParams
+from .core.params import GaussianParams
 from .core.variational import (
     WEIGHT_PRIOR_TYPES,
     GaussianWishartPrior,
@@ -31,13 +31,7 @@ def _positive_real(value: Any) -> str | None:
 
 
 PARAMETER_RULES: dict[str, check.Rule] = {
-    "n_components": check.int_at_least(1),
-    "covariance_type": check.one_of(*COVARIANCE_TYPES),
-    "tol": check.real_at_least(0.0),
-    "reg_covar": check.real_at_least(0.0),
-    "max_iter": check.int_at_least(0),
-    "n_init": check.int_at_least(1),
-    "init_params": check.one_of(*INIT_METHODS),
+    **COMMON_PARAMETER_RULES,
     "weight_concentration_prior_type": check.one_of(*WEIGHT_PRIOR_TYPES),
     "weight_concentration_prior": check.optional(_positive_real),
     "mean_precision_prior": check.optional(_positive_real),
@@ -45,12 +39,6 @@ PARAMETER_RULES: dict[str, check.Rule] = {
     "degrees_of_freedom_prior": check.optional(check.real_at_least(0.0)),
     "covariance_prior": lambda v: None if v is None or hasattr(v, "__len__") or hasattr(v, "shape") or (
         isinstance(v, numbers.Real) and not isinstance(v, bool)) else "None, a number or array-like",
-    "random_state": check.is_random_state,
-    "warm_start": check.is_bool,
-    "verbose": check.int_at_least(0),
-    "verbose_interval": check.int_at_least(1),
-    "chunk_rows": check.optional(check.int_at_least(1)),
-    "init_sample_size": check.optional(check.int_at_least(1)),
 }
 
 #: The posterior and prior attributes a fit sets beyond the mixture's parameters (scikit-learn's names).

@@ -9,28 +9,16 @@ from typing import Any
 import numpy as np
 
 from . import _validation as check
-from ._mixture import MixtureBase
+from ._mixture import COMMON_PARAMETER_RULES, MixtureBase
 from .core.em import EMResult, IterationReseed, MaximumLikelihood, MStep
-from .core.init import INIT_METHODS, initial_params
-from .core.params import COVARIANCE_TYPES, GaussianParams
+from .core.init import initial_params
+from .core.params import GaussianParams
 
 PARAMETER_RULES: dict[str, check.Rule] = {
-    "n_components": check.int_at_least(1),
-    "covariance_type": check.one_of(*COVARIANCE_TYPES),
-    "tol": check.real_at_least(0.0),
-    "reg_covar": check.real_at_least(0.0),
-    "max_iter": check.int_at_least(0),
-    "n_init": check.int_at_least(1),
-    "init_params": check.one_of(*INIT_METHODS),
+    **COMMON_PARAMETER_RULES,
     "weights_init": check.is_array_like,
     "means_init": check.is_array_like,
     "precisions_init": check.is_array_like,
-    "random_state": check.is_random_state,
-    "warm_start": check.is_bool,
-    "verbose": check.int_at_least(0),
-    "verbose_interval": check.int_at_least(1),
-    "chunk_rows": check.optional(check.int_at_least(1)),
-    "init_sample_size": check.optional(check.int_at_least(1)),
 }
 
 
