@@ -10,6 +10,7 @@ import numpy as np
 from . import fast_estep
 from .density import log_weights, logsumexp, weighted_log_prob
 from .fast_estep import DensityPlan
+from .missing import missing_chunk_stats, missing_log_resp, nan_rows
 from .namespace import array_namespace, is_numpy
 from .params import GaussianParams
 from .stats import N_WORST, SufficientStats
@@ -37,7 +38,11 @@ def log_resp(X: Any, params: GaussianParams, plan: DensityPlan | None = None) ->
     NumPy arrays take the one-GEMM-per-block path of ``fast_estep``; other namespaces the per-component reference.
     ``plan`` is ``estep_plan(params, X.dtype)`` when the caller maps many blocks (computed here when None). A row
     too far from every component to represent scores -inf and is shared equally by the non-zero-weight components.
+    Rows with NaN are scored on their observed coordinates (``missing``); the other rows take the path above.
     """
+    missing = nan_rows(X)
+    if missing is not None:
+        return _log_resp_with_missing(X, params, plan, missing)
     if _fast(X):
         return fast_estep.fast_log_resp(X, params, plan=_plan_for(X, plan))
     return log_resp_reference(X, params)
@@ -66,10 +71,44 @@ def chunk_stats(
     row, so the worst-explained rows the statistics carry can be named in messages. NumPy arrays take the fused
     path of ``fast_estep`` (one feature block per row block feeds both the densities and the statistics).
     ``plan`` is ``estep_plan(params, X.dtype)``, prepared once per pass by the executor (computed here when None).
+    NaN marks a missing value: such rows add their expected statistics (``missing.missing_chunk_stats``), and
+    the rows without NaN take the path above, unchanged.
     """
+    missing = nan_rows(X)
+    if missing is not None:
+        return _stats_with_missing(X, params, sample_weight, row_offset, plan, missing)
     if _fast(X):
         return fast_estep.fast_chunk_stats(X, params, sample_weight, row_offset, plan=_plan_for(X, plan))
     return chunk_stats_reference(X, params, sample_weight, row_offset)
+
+
+def _log_resp_with_missing(X: np.ndarray, params: GaussianParams, plan: DensityPlan | None,
+                           missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log_resp`` of a block with some NaN rows: complete rows on the fast path, the others marginalised."""
+    log_prob = np.empty(X.shape[0], dtype=X.dtype)
+    lr = np.empty((X.shape[0], params.n_components), dtype=X.dtype)
+    log_prob[missing], lr[missing] = missing_log_resp(X[missing], params)
+    complete = ~missing
+    if complete.any():
+        log_prob[complete], lr[complete] = log_resp(X[complete], params, plan)
+    return log_prob, lr
+
+
+def _stats_with_missing(X: np.ndarray, params: GaussianParams, sample_weight: Any, row_offset: int,
+                        plan: DensityPlan | None, missing: np.ndarray) -> SufficientStats:
+    """``chunk_stats`` of a block with some NaN rows: the two groups' statistics, worst rows named globally."""
+    rows = np.flatnonzero(missing)
+    stats = missing_chunk_stats(X[rows], params, _rows_of(sample_weight, rows))
+    stats = replace(stats, worst_rows=rows[stats.worst_rows] + row_offset)
+    complete = np.flatnonzero(~missing)
+    if complete.size:
+        part = chunk_stats(X[complete], params, _rows_of(sample_weight, complete), 0, plan)
+        stats = stats + replace(part, worst_rows=complete[part.worst_rows] + row_offset)
+    return stats
+
+
+def _rows_of(sample_weight: Any, rows: np.ndarray) -> Any:
+    return None if sample_weight is None else np.asarray(sample_weight)[rows]
 
 
 def _plan_for(X: np.ndarray, plan: DensityPlan | None) -> DensityPlan | None:
