@@ -6,6 +6,7 @@ from typing import Any
 
 from . import _validation as check
 from .core.params import GaussianParams
+from .core.structures import attribute_layout
 from .exceptions import NotFittedError
 
 #: The fitted attributes that hold a mixture's parameters, in GaussianParams' order.
@@ -36,5 +37,6 @@ def fitted_params(model: Any, doing: str = "") -> GaussianParams:
     arrays = (getattr(model, name) for name in PARAMETER_ATTRIBUTES)
     like = model.means_
     # A gaussmix model remembers the type it was fitted with: set_params(covariance_type=...) does not change it.
-    kind = getattr(model, "_fitted_covariance_type", None) or model.covariance_type
-    return GaussianParams(*(check.float64_like(a, like) for a in arrays), kind)
+    # mclust's models (VEV, ...) hold full (K, D, D) covariances.
+    kind = attribute_layout(getattr(model, "_fitted_covariance_type", None) or model.covariance_type)
+    return GaussianParams(*(check.float64_like(a, like) for a in arrays), kind)  # type: ignore[arg-type]

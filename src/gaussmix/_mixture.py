@@ -20,12 +20,14 @@ from . import _validation as check
 from . import interop, persistence
 from ._base import check_fitted, fitted_params, is_fitted
 from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, streamed_source
+from ._incomplete import fill_missing, split_labelled
 from ._reporting import iteration_printer, warn_fit_outcome
 from .core.em import EMResult, MStep, run_em
 from .core.estep import log_resp
 from .core.init import INIT_METHODS
 from .core.namespace import array_namespace, to_numpy
-from .core.params import COVARIANCE_TYPES, GaussianParams, n_parameters
+from .core.params import COVARIANCE_TYPES, GaussianParams
+from .core.structures import attribute_layout, covariance_structure
 from .executors.local import ArraySource, ChunkSource, default_chunk_rows
 
 #: The hyper-parameters every mixture estimator has, with their rules (a subclass's table extends this one).
@@ -55,6 +57,11 @@ class MixtureBase(DensityMixin, BaseEstimator):
     """
 
     _parameter_rules: ClassVar[dict[str, check.Rule]]
+    _takes_labels: ClassVar[bool] = False  # fit(X, labels=...): semi-supervised EM
+
+    def _allows_nan(self) -> bool:
+        """Whether NaN is a missing value (marginalised) rather than an error: ``missing="marginalize"``."""
+        return getattr(self, "missing", "error") == "marginalize"
 
     # -- what a subclass provides ------------------------------------------------------------------------------
 
@@ -85,7 +92,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
 
     # -- fitting -------------------------------------------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *,
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *, labels: Any = None,
             on_iteration: Callable[[int, float], None] | None = None) -> Any:
         """Estimate the parameters with EM (``n_init`` initialisations, the best kept).
 
@@ -96,8 +103,13 @@ class MixtureBase(DensityMixin, BaseEstimator):
             iteration; Dask collections are fitted on the workers. Data not in memory is initialised from a
             uniform sample of ``init_sample_size`` rows.
         y : ignored
+            scikit-learn's target slot (pipelines and searches pass theirs here); component labels go in ``labels``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights: an integer weight acts as that many copies of the row, zero as no row.
+        labels : array-like of shape (n_samples,), default=None
+            Semi-supervised EM (GaussianMixture, X in memory): each row's component index, or -1 where unknown.
+            A labelled row's responsibilities are fixed to its component; when every component has labelled rows
+            they give the start, and fully labelled data gives the class-conditional maximum-likelihood fit.
         on_iteration : callable, optional
             Called as ``on_iteration(n_iter, lower_bound)`` after every EM iteration of every initialisation
             (``n_iter`` restarts at 1 with each one), for progress bars and logs; not a hyper-parameter, so
@@ -112,6 +124,13 @@ class MixtureBase(DensityMixin, BaseEstimator):
         source, feature_names = self._fit_source(X, sample_weight)
         rng = check.to_generator(self.random_state)
         raw_accumulate = accumulator(source)
+        labelled = None
+        if labels is not None:
+            if not self._takes_labels:
+                raise TypeError(f"{type(self).__name__}.fit does not take labels; GaussianMixture does.")
+            labelled = split_labelled(source, labels, self.n_components)
+            raw_accumulate = labelled.accumulator(None if labelled.unlabelled is None
+                                                  else accumulator(labelled.unlabelled))
 
         def accumulate(params: GaussianParams) -> Any:  # E-step parameters into the data's namespace and device
             return raw_accumulate(self._params_for(source, params))
@@ -128,6 +147,9 @@ class MixtureBase(DensityMixin, BaseEstimator):
             try:
                 if warm is not None:
                     state0, bound0 = warm, self.lower_bound_
+                elif labelled is not None and labelled.covers_all(self.n_components):
+                    state0 = labelled.initial_params(self.n_components, self.covariance_type, self.reg_covar)
+                    bound0 = -math.inf
                 else:
                     state0, bound0 = self._initial_state(plan, init_data, init_weight, rng, m_step), -math.inf
             except KeyboardInterrupt:  # Ctrl-C in a later initialisation's k-means keeps the earlier ones' best
@@ -159,14 +181,15 @@ class MixtureBase(DensityMixin, BaseEstimator):
     def _fit_source(self, X: Any, sample_weight: Any) -> tuple[ChunkSource, tuple[str, ...] | None]:
         """Validate X and the weights and wrap them as a ChunkSource; the choice of executor starts here."""
         if is_streamed(X):  # a path, a ChunkSource or a Dask collection: checked block by block as it is read
-            source = streamed_source(X, sample_weight, chunk_rows=self.chunk_rows, n_components=self.n_components)
+            source = streamed_source(X, sample_weight, chunk_rows=self.chunk_rows, n_components=self.n_components,
+                                     allow_nan=self._allows_nan())
             self._check_enough_rows(source.n_rows, "rows")
             return source, source.feature_names
         if check.is_tensor(X):  # torch: checked in its namespace and fitted on its device, never copied to NumPy
             array, feature_names = check.check_tensor_data(X, owner=type(self).__name__), None
             weights = check.check_tensor_sample_weight(sample_weight, array)
         else:
-            array, feature_names = check.check_data(X, owner=type(self).__name__)
+            array, feature_names = check.check_data(X, owner=type(self).__name__, allow_nan=self._allows_nan())
             weights = check.check_sample_weight(sample_weight, array.shape[0])
         n_positive = array.shape[0] if weights is None else int((weights > 0).sum())
         self._check_enough_rows(n_positive, "rows" if weights is None else "rows with positive sample_weight")
@@ -197,8 +220,9 @@ class MixtureBase(DensityMixin, BaseEstimator):
     def _init_rows(self, source: ChunkSource, rng: np.random.Generator) -> tuple[Any, Any]:
         """The in-memory rows the initialisation sees: all of an array source's rows, else a uniform sample."""
         if isinstance(source, ArraySource):
-            return source.X, source.sample_weight
+            return fill_missing(source.X), source.sample_weight
         X, weight = init_sample(source, self.init_sample_size, rng)
+        X = fill_missing(X)
         self._check_enough_rows(X.shape[0], "rows with positive sample_weight in the initialisation sample")
         return X, weight
 
@@ -262,7 +286,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = self._allows_nan()
         return tags
 
     def _params(self) -> GaussianParams:
@@ -277,12 +301,12 @@ class MixtureBase(DensityMixin, BaseEstimator):
         owner = type(self).__name__
         if is_streamed(X):
             source = streamed_source(X, None, chunk_rows=self.chunk_rows, n_components=self.n_components,
-                                     persist=False)
+                                     persist=False, allow_nan=self._allows_nan())
             return check_rows_source(source, self.n_features_in_, getattr(self, "feature_names_in_", None), owner)
         if check.is_tensor(X):
             array = check.check_tensor_data(X, n_features=self.n_features_in_, owner=owner)
         else:
-            array, _ = check.check_data(X, n_features=self.n_features_in_, owner=owner)
+            array, _ = check.check_data(X, n_features=self.n_features_in_, owner=owner, allow_nan=self._allows_nan())
         validate_data(self, X, reset=False, skip_check_array=True)  # scikit-learn's feature-name checks and warnings
         return ArraySource(array, None, self._chunk_rows(array.shape[1]))
 

@@ -8,17 +8,26 @@ from typing import Any
 
 import numpy as np
 
+from . import _incomplete
 from . import _validation as check
+from ._base import check_fitted
 from ._mixture import COMMON_PARAMETER_RULES, MixtureBase
 from .core.em import EMResult, IterationReseed, MaximumLikelihood, MStep
-from .core.init import initial_params
+from .core.init import INIT_METHODS, initial_params
 from .core.params import GaussianParams
+from .core.prior import ConjugatePrior
+from .core.structures import STRUCTURE_NAMES
+from .model_based import check_prior, model_based_setup, model_based_start, state_attributes
 
 PARAMETER_RULES: dict[str, check.Rule] = {
     **COMMON_PARAMETER_RULES,
+    "covariance_type": check.one_of(*STRUCTURE_NAMES),
+    "init_params": check.one_of(*INIT_METHODS, "hc"),
+    "prior": check_prior,
     "weights_init": check.is_array_like,
     "means_init": check.is_array_like,
     "precisions_init": check.is_array_like,
+    "missing": check.one_of("error", "marginalize"),
 }
 
 
@@ -32,8 +41,11 @@ class GaussianMixture(MixtureBase):
     ----------
     n_components : int, default=1
         Number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
-        Shape of each component's covariance: own full matrix, one shared full matrix, own diagonal, own scalar.
+    covariance_type : str, default='full'
+        Shape of each component's covariance: scikit-learn's 'full', 'tied', 'diag', 'spherical' (own full
+        matrix, one shared full matrix, own diagonal, own scalar), or one of mclust's 14 models 'EII', 'VII',
+        'EEI', 'VEI', 'EVI', 'VVI', 'EEE', 'VEE', 'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV' (and 'E', 'V' for one
+        feature), whose ``covariances_`` are (K, D, D) matrices. See docs/ANALYSIS.md.
     tol : float, default=1e-3
         EM stops when the mean log-likelihood per sample changes by less than this.
     reg_covar : float, default=1e-6
@@ -42,8 +54,9 @@ class GaussianMixture(MixtureBase):
         EM iterations per initialisation.
     n_init : int, default=1
         Initialisations; the one with the best final lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
-        How the first responsibilities are drawn (gaussmix's own k-means, not scikit-learn's).
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
+        How the first responsibilities are drawn (gaussmix's own k-means, not scikit-learn's); 'hc' cuts mclust's
+        model-based hierarchical agglomeration at K, on at most ``init_sample_size`` rows (2000 when None).
     weights_init, means_init, precisions_init : array-like, default=None
         User-given initial parameters (override the corresponding part of ``init_params``).
     random_state : int, Generator, RandomState or None, default=None
@@ -59,6 +72,15 @@ class GaussianMixture(MixtureBase):
     init_sample_size : int or None, default=None
         Rows the initialisation sees: None uses every in-memory row (and a 200,000-row uniform sample of sources
         that stream from disk or a cluster).
+    missing : {'error', 'marginalize'}, default='error'
+        What a NaN in X is: an error, or a missing value. With 'marginalize', EM uses each row's observed
+        coordinates and the conditional expectation of the others (exact EM for data missing at random), and
+        ``score_samples``, ``predict`` and ``predict_proba`` of a row with NaN use its observed coordinates;
+        ``impute`` fills the NaN in. A row with no observed value is refused. See docs/INCOMPLETE.md.
+    prior : None, 'default' or ConjugatePrior, default=None
+        None fits by maximum likelihood; 'default' is mclust's ``priorControl()`` conjugate prior (data mean,
+        shrinkage 0.01, n_features + 2 degrees of freedom, data (co)variance / K^(2/D)) and the M-step becomes a
+        MAP step; a :class:`gaussmix.ConjugatePrior` sets its four hyper-parameters.
 
     Attributes
     ----------
@@ -93,7 +115,7 @@ class GaussianMixture(MixtureBase):
         reg_covar: float = 1e-6, max_iter: int = 100, n_init: int = 1, init_params: str = "kmeans",
         weights_init: Any = None, means_init: Any = None, precisions_init: Any = None, random_state: Any = None,
         warm_start: bool = False, verbose: int = 0, verbose_interval: int = 10, chunk_rows: int | None = None,
-        init_sample_size: int | None = None,
+        init_sample_size: int | None = None, prior: str | ConjugatePrior | None = None, missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -111,13 +133,57 @@ class GaussianMixture(MixtureBase):
         self.verbose_interval = verbose_interval
         self.chunk_rows = chunk_rows
         self.init_sample_size = init_sample_size
+        self.missing = missing
+        self.prior = prior
 
     _parameter_rules = PARAMETER_RULES
+    _takes_labels = True
+
+    # -- incomplete data: conditioning and imputation --------------------------------------------------------------
+
+    def condition(self, columns: Any, values: Any) -> Any:
+        """The mixture over the other columns given ``values`` of ``columns`` (Gaussian conditioning per component).
+
+        Parameters
+        ----------
+        columns : int, str or sequence of them
+            The given columns, by index or (for a model fitted with column names) by name.
+        values : array-like of shape (n_given,) or (n_rows, n_given)
+            Their values: one row gives a fitted ``GaussianMixture`` over the remaining columns (weights p(k | x_g),
+            means and covariances conditioned, the covariance type kept); several rows give a
+            ``ConditionalMixture`` with batched ``weights`` (n_rows, K), ``means`` (n_rows, K, R), shared
+            ``covariances``, and ``mean()``, ``covariance()``, ``log_prob(Y)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture, GaussianParams
+        >>> params = GaussianParams.from_covariances(np.array([1.0]), np.array([[0.0, 0.0]]),
+        ...                                          np.array([[[1.0, 0.8], [0.8, 1.0]]]), "full")
+        >>> GaussianMixture.from_params(params).condition([0], [1.0]).means_.round(3)
+        array([[0.8]])
+        """
+        check_fitted(self)
+        return _incomplete.condition(self, columns, values)
+
+    def impute(self, X: Any, n_draws: int | None = None) -> Any:
+        """X with every NaN replaced by its conditional expectation E[x_missing | x_observed] under the mixture.
+
+        With ``n_draws``, returns ``n_draws`` completed copies of X, shape (n_draws, n_samples, n_features), each
+        NaN drawn from its conditional distribution (a component from p(k | x_observed), then the Gaussian
+        conditional): multiple imputation. Draws follow ``random_state``. Observed values are kept as they are.
+        """
+        check_fitted(self)
+        if n_draws is not None and not (isinstance(n_draws, (int, np.integer)) and n_draws >= 1):
+            raise ValueError(f"n_draws must be None or an int >= 1; got {n_draws!r}.")
+        return _incomplete.impute(self, X, n_draws, check.to_generator(self.random_state))
 
     # -- what the shared fit loop asks of a maximum-likelihood mixture --------------------------------------------
 
     def _fit_setup(self, source: Any, accumulate: Callable) -> tuple[MStep, dict[str, np.ndarray]]:
-        return MaximumLikelihood(self.reg_covar), check.check_init_arrays(self, source.n_features)
+        plan = check.check_init_arrays(self, source.n_features)
+        m_step = model_based_setup(self, source, accumulate)  # mclust's models, a prior: None for plain ML
+        return m_step or MaximumLikelihood(self.reg_covar), plan
 
     def _needs_init_rows(self, plan: dict[str, np.ndarray]) -> bool:
         return len(plan) < 3
@@ -126,6 +192,8 @@ class GaussianMixture(MixtureBase):
                        m_step: MStep) -> GaussianParams:
         """k-means (or another ``init_params``) start, with the user's ``*_init`` arrays in place of its parts."""
         kind, user_init = self.covariance_type, plan
+        if not isinstance(m_step, MaximumLikelihood):
+            return model_based_start(self, plan, X, weight, rng, m_step)
         if len(user_init) == 3:
             return GaussianParams.from_precisions(user_init["weights"], user_init["means"],
                                                   user_init["precisions"], kind)
@@ -137,6 +205,7 @@ class GaussianMixture(MixtureBase):
                               params.covariances, params.precisions_cholesky, kind)
 
     def _state_attributes(self, state: GaussianParams, as_dtype: Callable[[Any], Any]) -> dict[str, Any]:
+        state = state_attributes(self.covariance_type, state)  # mclust's models: full (K, D, D) covariances
         return {"weights_": as_dtype(state.weights), "means_": as_dtype(state.means),
                 "covariances_": as_dtype(state.covariances),
                 "precisions_cholesky_": as_dtype(state.precisions_cholesky), "precisions_": as_dtype(state.precisions)}

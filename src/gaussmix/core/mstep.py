@@ -45,6 +45,15 @@ def params_from_stats(stats: SufficientStats, reg_covar: float) -> MStepResult:
     means = stats.center + delta
     covariances = covariances_from_stats(stats, safe_nk, delta, reg_covar)
     weights = nk / total
+    return checked_params(stats, weights, means, covariances, dead, reg_covar)
+
+
+def checked_params(stats: SufficientStats, weights: Any, means: Any, covariances: Any, dead: tuple[int, ...],
+                   reg_covar: float) -> MStepResult:
+    """Parameters in the statistics' layout, with the ``dead`` components and any whose covariance is not positive
+    definite re-seeded at the worst-explained rows (every M-step ends here, whatever its covariance model)."""
+    xp = array_namespace(stats.first)
+    kind = stats.covariance_type
     try:
         params = GaussianParams.from_covariances(weights, means, covariances, kind)
         singular: tuple[int, ...] = ()
