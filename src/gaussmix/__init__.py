@@ -3,6 +3,7 @@
 from ._version import __version__
 from .analysis import OutlierDetector, log_likelihood_ratio, map_adapt, select, uncertainty
 from .bayesian import BayesianGaussianMixture
+from .core.conditional import ConditionalMixture
 from .core.params import GaussianParams
 from .core.stats import SufficientStats
 from .estimator import GaussianMixture
@@ -16,13 +17,17 @@ from .exceptions import (
 from .io.sources import open_data
 from .loading import load
 from .predictions import write_predictions
+from .supervised import GaussianMixtureClassifier, GaussianMixtureRegressor
 
 __all__ = [
     "BayesianGaussianMixture",
+    "ConditionalMixture",
     "ConvergenceWarning",
     "DataSourceError",
     "DegenerateComponentWarning",
     "GaussianMixture",
+    "GaussianMixtureClassifier",
+    "GaussianMixtureRegressor",
     "GaussianParams",
     "ModelFileError",
     "NotFittedError",

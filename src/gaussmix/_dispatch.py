@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -22,7 +23,7 @@ from .executors.base import Executor
 from .executors.dask import DaskSource, check_weight_block, dask_source, is_dask_collection
 from .executors.local import ArraySource, ChunkSource, WeightedSource, default_chunk_rows
 from .executors.sampling import sample_rows
-from .io.sources import open_data
+from .io.sources import FileSource, open_data
 
 #: Rows the initialisation sees when the data is streamed and ``init_sample_size`` is None.
 DEFAULT_INIT_SAMPLE = 200_000
@@ -35,13 +36,14 @@ def is_streamed(X: Any) -> bool:
 
 
 def streamed_source(X: Any, sample_weight: Any, *, chunk_rows: int | None, n_components: int,
-                    persist: bool = True) -> ChunkSource:
+                    persist: bool = True, allow_nan: bool = False) -> ChunkSource:
     """The ChunkSource for a path (opened with ``open_data``), a ChunkSource, or a Dask collection.
 
     ``sample_weight`` (one entry per row, or None) rides along with the blocks; a file's own weight column is
     chosen with ``open_data(path, sample_weight_column=...)`` instead. ``chunk_rows`` None lets a file choose its
     read size, and Dask tasks bound their E-step calls by K and D. ``persist`` holds Dask data in worker memory
-    (fit); row-wise methods leave it lazy.
+    (fit); row-wise methods leave it lazy. ``allow_nan`` lets NaN (missing values) through every source's block
+    check: the estimator's ``missing`` option, decided here once for files and Dask alike.
     """
     if is_dask_collection(X):
         columns = getattr(X, "columns", None)
@@ -52,13 +54,17 @@ def streamed_source(X: Any, sample_weight: Any, *, chunk_rows: int | None, n_com
             weights = np.asarray(weights, dtype=np.float64)  # its length is checked against X's row chunks
             check.check_sample_weight(weights, weights.shape[0] if weights.ndim == 1 else -1)
         return dask_source(X, weights, chunk_rows=chunk_rows or default_chunk_rows(n_features, n_components),
-                           check_rows=partial(_check_rows, names), check_weights=check_weight_block, persist=persist)
+                           check_rows=partial(_check_rows, names, allow_nan), check_weights=check_weight_block,
+                           persist=persist)
     source = open_data(X, chunk_rows=chunk_rows) if isinstance(X, (str, os.PathLike)) else X
+    if isinstance(source, FileSource) and source.allow_nan != allow_nan:
+        source = replace(source, allow_nan=allow_nan)
     return source if sample_weight is None else WeightedSource(source, _weights_for(source, sample_weight))
 
 
-def _check_rows(feature_names: tuple[str, ...] | None, block: np.ndarray, row_offset: int) -> None:
-    check.check_finite(block, "X", feature_names, row_offset)
+def _check_rows(feature_names: tuple[str, ...] | None, allow_nan: bool, block: np.ndarray,
+                row_offset: int) -> None:
+    check.check_finite(block, "X", feature_names, row_offset, allow_nan=allow_nan)
 
 
 def _weights_for(source: ChunkSource, sample_weight: Any) -> np.ndarray:

@@ -18,10 +18,12 @@ Rule = Callable[[Any], "str | None"]  # None when the value is valid, else a des
 def check_data(
     X: Any, *, name: str = "X", n_features: int | None = None, owner: str = "GaussianMixture",
 ) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    allow_nan: bool = False,
     """A 2-D finite float32/float64 array from ``X``, and its column names if X is a DataFrame with string columns.
 
     Integer and boolean data become float64; float32 stays float32. Raises TypeError for non-numeric data and
-    ValueError for complex data, a wrong number of dimensions or features, no rows, NaN or infinity.
+    ValueError for complex data, a wrong number of dimensions or features, no rows, NaN or infinity. With
+    ``allow_nan`` a NaN is a missing value: only infinity and rows with no observed value are refused.
     """
     if _is_sparse(X):
         raise TypeError(f"Sparse input is not supported: {name} is a {type(X).__name__}. Convert it with "
@@ -59,21 +61,25 @@ def check_data(
         raise ValueError(
             f"{name} has {array.shape[1]} features, but {owner} is expecting {n_features} features as input."
         )
-    check_finite(array, name, feature_names)
+    check_finite(array, name, feature_names, allow_nan=allow_nan)
     return array, feature_names
 
 
 def check_finite(array: np.ndarray, name: str, feature_names: tuple[str, ...] | None = None,
-                 row_offset: int = 0) -> None:
+                 row_offset: int = 0, allow_nan: bool = False) -> None:
     """Raise a ValueError naming the first row and column holding NaN or infinity.
 
     Checked in row blocks, so the check needs a few MB whatever the number of rows.
+    With ``allow_nan`` (missing values) NaN passes, but infinity and a row with no observed value do not.
     """
     step = max(1, 2**20 // max(1, array.shape[1]))
     for start in range(0, array.shape[0], step):
         block = array[start:start + step]
         finite = np.isfinite(block)
         if not finite.all():
+        if allow_nan:
+            check_observed(block, name, start + row_offset)
+            finite |= np.isnan(block)
             row, col = np.unravel_index(int(np.argmin(finite)), block.shape)
             what = "NaN" if np.isnan(block[row, col]) else "infinity"
             column = f"column {feature_names[col]!r} (index {col})" if feature_names else f"column {col}"
@@ -81,6 +87,14 @@ def check_finite(array: np.ndarray, name: str, feature_names: tuple[str, ...] | 
 
 
 def _is_sparse(X: Any) -> bool:
+def check_observed(block: np.ndarray, name: str, row_offset: int = 0) -> None:
+    """Raise a ValueError naming the first row of ``block`` whose every value is NaN (nothing to condition on)."""
+    empty = np.isnan(block).all(axis=1)
+    if empty.any():
+        raise ValueError(f"{name} has no observed value at row {row_offset + int(np.argmax(empty))}: every column "
+                         "is NaN. Drop the row; a mixture can say nothing about it.")
+
+
     module = type(X).__module__
     return module.startswith("scipy.sparse") or hasattr(X, "tocsr")
 

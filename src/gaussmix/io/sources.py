@@ -61,6 +61,7 @@ class FileSource:
     _names: tuple[str, ...] | None = field(repr=False)
     _state: FileState = field(repr=False)
     skipped_columns: tuple[str, ...] = ()
+    allow_nan: bool = False  # NaN is a missing value (GaussianMixture(missing="marginalize")), not an error
 
     def chunks(self) -> Iterator[Chunk]:
         """Yield the file's rows as :class:`Chunk` blocks, in order, checking each block as it arrives."""
@@ -88,13 +89,16 @@ class FileSource:
         n_x = len(self._columns)
         X = np.ascontiguousarray(raw[:, :n_x], dtype=self.dtype)
         # A finite sum proves every entry finite (NaN and inf propagate); the elementwise test runs only if not.
-        if not np.isfinite(X.sum()) and not (finite := np.isfinite(X)).all():
+        if not np.isfinite(X.sum()) and not (finite := np.isfinite(X) | (self.allow_nan & np.isnan(X))).all():
             i, k = (int(v) for v in np.argwhere(~finite)[0])
             what = "NaN" if np.isnan(X[i, k]) else "infinity"
             raise DataSourceError(
                 f"X contains {what} at row {offset + i}, "
                 f"column {column_label(self._names, self._columns[k])} of {self.path}."
             )
+        if self.allow_nan and (empty := np.isnan(X).all(axis=1)).any():
+            raise DataSourceError(f"X has no observed value at row {offset + int(np.argmax(empty))} of {self.path}: "
+                                  "every column is NaN. Drop the row; a mixture can say nothing about it.")
         if self._weight_column is None:
             return Chunk(offset, X, None)
         w = np.asarray(raw[:, n_x], dtype=np.float64)
