@@ -17,8 +17,8 @@ Rule = Callable[[Any], "str | None"]  # None when the value is valid, else a des
 
 def check_data(
     X: Any, *, name: str = "X", n_features: int | None = None, owner: str = "GaussianMixture",
-) -> tuple[np.ndarray, tuple[str, ...] | None]:
     allow_nan: bool = False,
+) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """A 2-D finite float32/float64 array from ``X``, and its column names if X is a DataFrame with string columns.
 
     Integer and boolean data become float64; float32 stays float32. Raises TypeError for non-numeric data and
@@ -69,24 +69,23 @@ def check_finite(array: np.ndarray, name: str, feature_names: tuple[str, ...] | 
                  row_offset: int = 0, allow_nan: bool = False) -> None:
     """Raise a ValueError naming the first row and column holding NaN or infinity.
 
-    Checked in row blocks, so the check needs a few MB whatever the number of rows.
     With ``allow_nan`` (missing values) NaN passes, but infinity and a row with no observed value do not.
+    Checked in row blocks, so the check needs a few MB whatever the number of rows.
     """
     step = max(1, 2**20 // max(1, array.shape[1]))
     for start in range(0, array.shape[0], step):
         block = array[start:start + step]
         finite = np.isfinite(block)
-        if not finite.all():
         if allow_nan:
             check_observed(block, name, start + row_offset)
             finite |= np.isnan(block)
+        if not finite.all():
             row, col = np.unravel_index(int(np.argmin(finite)), block.shape)
             what = "NaN" if np.isnan(block[row, col]) else "infinity"
             column = f"column {feature_names[col]!r} (index {col})" if feature_names else f"column {col}"
             raise ValueError(f"{name} contains {what} at row {start + row + row_offset}, {column}.")
 
 
-def _is_sparse(X: Any) -> bool:
 def check_observed(block: np.ndarray, name: str, row_offset: int = 0) -> None:
     """Raise a ValueError naming the first row of ``block`` whose every value is NaN (nothing to condition on)."""
     empty = np.isnan(block).all(axis=1)
@@ -95,6 +94,7 @@ def check_observed(block: np.ndarray, name: str, row_offset: int = 0) -> None:
                          "is NaN. Drop the row; a mixture can say nothing about it.")
 
 
+def _is_sparse(X: Any) -> bool:
     module = type(X).__module__
     return module.startswith("scipy.sparse") or hasattr(X, "tocsr")
 
