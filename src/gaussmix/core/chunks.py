@@ -27,12 +27,20 @@ class ChunkSource(Protocol):
     """Data read as row blocks, one pass per call of ``chunks()``; each block already checked for bad values.
 
     Blocks come in row order, their X of ``dtype`` (float32 or float64) and finite, their weights non-negative
-    float64 or None; ``n_rows`` is None when unknown before a pass (CSV).
+    float64 or None; ``n_rows`` is None when unknown before a pass (CSV). The attributes are read-only: frozen
+    dataclass fields and properties both meet them.
     """
 
-    n_features: int
-    feature_names: tuple[str, ...] | None
-    n_rows: int | None
-    dtype: np.dtype
+    @property
+    def n_features(self) -> int: ...
+
+    @property
+    def feature_names(self) -> tuple[str, ...] | None: ...
+
+    @property
+    def n_rows(self) -> int | None: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
 
     def chunks(self) -> Iterator[Chunk]: ...
