@@ -34,9 +34,10 @@ def fitted_params(model: Any, doing: str = "") -> GaussianParams:
     float64 parameters, whatever dtype the fitted attributes were returned in.
     """
     check_fitted(model, doing)
-    arrays = (getattr(model, name) for name in PARAMETER_ATTRIBUTES)
     like = model.means_
+    weights, means, covariances, prec_chol = (check.float64_like(getattr(model, name), like)
+                                              for name in PARAMETER_ATTRIBUTES)
     # A gaussmix model remembers the type it was fitted with: set_params(covariance_type=...) does not change it.
     # mclust's models (VEV, ...) hold full (K, D, D) covariances.
     kind = attribute_layout(getattr(model, "_fitted_covariance_type", None) or model.covariance_type)
-    return GaussianParams(*(check.float64_like(a, like) for a in arrays), kind)  # type: ignore[arg-type]
+    return GaussianParams(weights, means, covariances, prec_chol, kind)

@@ -60,7 +60,7 @@ class LabelledRows:
             center = np.broadcast_to(np.nan_to_num(np.nanmean(self.X, axis=0)), (k, d)).copy()
         unit = {"full": np.broadcast_to(np.eye(d), (k, d, d)).copy(), "tied": np.eye(d), "diag": np.ones((k, d)),
                 "spherical": np.ones(k)}[covariance_type]
-        probe = GaussianParams.from_covariances(np.full(k, 1.0 / k), center, unit, covariance_type)  # type: ignore[arg-type]
+        probe = GaussianParams.from_covariances(np.full(k, 1.0 / k), center, unit, covariance_type)
         return params_from_stats(self.stats(probe), reg_covar).params
 
 

@@ -315,8 +315,9 @@ class MixtureBase(DensityMixin, BaseEstimator):
         device for a tensor (or an ArraySource of one), NumPy for anything else (arrays, files, Dask)."""
         params = self._row_params() if params is None else params
         like = X.X if isinstance(X, ArraySource) else X
-        return GaussianParams(*(check.float64_like(a, like) for a in (params.weights, params.means,
-                              params.covariances, params.precisions_cholesky)), params.covariance_type)
+        weights, means, covariances, prec_chol = (check.float64_like(a, like) for a in (
+            params.weights, params.means, params.covariances, params.precisions_cholesky))
+        return GaussianParams(weights, means, covariances, prec_chol, params.covariance_type)
 
     def score_samples(self, X: Any) -> Any:
         """log p(x) of every row, shape (n_samples,), in X's float dtype; a tensor on X's device for a tensor X."""

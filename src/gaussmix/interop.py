@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn import mixture
@@ -11,6 +11,9 @@ from ._base import check_fitted, fitted_params
 from .core.em import EMResult
 from .core.namespace import to_numpy
 from .core.params import GaussianParams
+
+if TYPE_CHECKING:  # _mixture imports this module
+    from ._mixture import MixtureBase
 
 #: gaussmix's fitted attributes that scikit-learn's estimators do not have.
 GAUSSMIX_ONLY = ("reseeds_",)
@@ -46,7 +49,7 @@ def to_sklearn(model: Any) -> Any:
     return est
 
 
-def from_sklearn(est: Any, estimator_class: type) -> Any:
+def from_sklearn(est: Any, estimator_class: type[MixtureBase]) -> Any:
     """A fitted ``estimator_class`` from a fitted scikit-learn estimator of the same name (GaussianMixture or
     BayesianGaussianMixture).
 
@@ -65,8 +68,9 @@ def from_sklearn(est: Any, estimator_class: type) -> Any:
         raise TypeError(f"from_sklearn needs a sklearn.mixture.{source.__name__}; got {type(est).__name__}.")
     check_fitted(est, "convert")
     kind = est.covariance_type
-    params = GaussianParams(*(np.array(getattr(est, name), copy=True) for name in
-                              ("weights_", "means_", "covariances_", "precisions_cholesky_")), kind)
+    weights, means, covariances, prec_chol = (np.array(getattr(est, name), copy=True) for name in
+                                              ("weights_", "means_", "covariances_", "precisions_cholesky_"))
+    params = GaussianParams(weights, means, covariances, prec_chol, kind)
     hyper = {name: getattr(est, name) for name in estimator_class._get_param_names() if hasattr(est, name)}
     fitted = {name[:-1]: _host_copy(value) for name, value in vars(est).items()
               if name.endswith("_") and not name.startswith("_")}

@@ -3,7 +3,8 @@ the fitted attributes of a structured state (estimator-level glue over ``core.st
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def model_based_start(model: Any, plan: dict[str, np.ndarray], X: Any, weight: A
     layout = m_step.structure.layout
     kind = attribute_layout(model.covariance_type)
     if len(plan) == 3:
-        return GaussianParams.from_precisions(plan["weights"], plan["means"], plan["precisions"], kind)  # type: ignore[arg-type]
+        return GaussianParams.from_precisions(plan["weights"], plan["means"], plan["precisions"], kind)
     if model.init_params == "hc":
         stats = hc_stats(X, model.n_components, rng, layout, sample_weight=weight, max_rows=model.init_sample_size)
     else:
@@ -60,7 +61,7 @@ def model_based_start(model: Any, plan: dict[str, np.ndarray], X: Any, weight: A
     params = m_step(stats, None).state
     if "precisions" in plan:
         full = in_layout(params, kind)
-        params = GaussianParams.from_precisions(full.weights, full.means, plan["precisions"], kind)  # type: ignore[arg-type]
+        params = GaussianParams.from_precisions(full.weights, full.means, plan["precisions"], kind)
     if "weights" in plan or "means" in plan:
         params = GaussianParams(plan.get("weights", params.weights), plan.get("means", params.means),
                                 params.covariances, params.precisions_cholesky, params.covariance_type)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from .core.namespace import to_numpy
 from .core.params import GaussianParams
 from .exceptions import ModelFileError
 from .io.model_file import load_model, save_model
+
+if TYPE_CHECKING:  # _mixture imports this module
+    from ._mixture import MixtureBase
 
 #: Hyper-parameters that may hold arrays; they are stored as extra arrays of the same name.
 ARRAY_PARAMETERS = ("weights_init", "means_init", "precisions_init", "mean_prior", "covariance_prior")
@@ -67,7 +70,7 @@ def save(model: Any, path: str | os.PathLike[str]) -> Path:
     return save_model(path, params, metadata, arrays)
 
 
-def load(path: str | os.PathLike[str], estimator_classes: tuple[type, ...]) -> Any:
+def load(path: str | os.PathLike[str], estimator_classes: tuple[type[MixtureBase], ...]) -> Any:
     """Read a model file written by :func:`save` into a fitted estimator of the one of ``estimator_classes`` the
     file names (see :func:`gaussmix.load`).
 
@@ -99,7 +102,7 @@ def _split_hyper_parameters(params: dict[str, Any]) -> tuple[dict[str, Any], dic
     return hyper, arrays, notes
 
 
-def _named_class(metadata: dict[str, Any], estimator_classes: tuple[type, ...]) -> type:
+def _named_class(metadata: dict[str, Any], estimator_classes: tuple[type[MixtureBase], ...]) -> type[MixtureBase]:
     """The class the file's ``estimator`` entry names (GaussianMixture for files that name none)."""
     name = metadata.get("estimator", "GaussianMixture")
     for cls in estimator_classes:
@@ -110,7 +113,7 @@ def _named_class(metadata: dict[str, Any], estimator_classes: tuple[type, ...]) 
 
 
 def _rebuild(params: GaussianParams, metadata: dict[str, Any], arrays: dict[str, np.ndarray],
-             estimator_class: type) -> Any:
+             estimator_class: type[MixtureBase]) -> Any:
     """The fitted estimator a record describes, checked as strictly on save as on load (one function for both)."""
     hyper = dict(metadata["hyper_parameters"])
     valid = set(estimator_class._get_param_names())
@@ -129,8 +132,9 @@ def _rebuild(params: GaussianParams, metadata: dict[str, Any], arrays: dict[str,
     fitted = {name.removeprefix(FITTED_PREFIX): value for name, value in arrays.items()
               if name.startswith(FITTED_PREFIX)}
     if info.get("dtype") == "float32":  # the attributes were float32: stored as float64, returned as float32
-        params = GaussianParams(*(a.astype(np.float32) for a in (params.weights, params.means, params.covariances,
-                                                                params.precisions_cholesky)), params.covariance_type)
+        weights, means, covariances, prec_chol = (a.astype(np.float32) for a in (
+            params.weights, params.means, params.covariances, params.precisions_cholesky))
+        params = GaussianParams(weights, means, covariances, prec_chol, params.covariance_type)
     record = EMResult(
         params,
         lower_bound=-math.inf if lower_bound is None else float(lower_bound),

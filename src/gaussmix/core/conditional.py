@@ -120,7 +120,7 @@ class ConditionalMixture:
     def params(self, row: int) -> GaussianParams:
         """Row ``row``'s conditional mixture as GaussianParams."""
         return GaussianParams.from_covariances(self.weights[row], self.means[row], self.covariances,
-                                               self.covariance_type)  # type: ignore[arg-type]
+                                               self.covariance_type)
 
     def _full_covariances(self) -> np.ndarray:
         k, r = self.means.shape[1:]

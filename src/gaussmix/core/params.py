@@ -38,11 +38,11 @@ class GaussianParams:
     means: Any
     covariances: Any
     precisions_cholesky: Any
-    covariance_type: CovarianceType
+    covariance_type: str  # one of COVARIANCE_TYPES (CovarianceType), checked at the public edges
 
     @classmethod
     def from_covariances(
-        cls, weights: Any, means: Any, covariances: Any, covariance_type: CovarianceType
+        cls, weights: Any, means: Any, covariances: Any, covariance_type: str
     ) -> GaussianParams:
         """Parameters from covariances; raises NotPositiveDefiniteError naming the failing components."""
         prec_chol = precisions_cholesky_from_covariances(covariances, covariance_type)
@@ -50,7 +50,7 @@ class GaussianParams:
 
     @classmethod
     def from_precisions(
-        cls, weights: Any, means: Any, precisions: Any, covariance_type: CovarianceType
+        cls, weights: Any, means: Any, precisions: Any, covariance_type: str
     ) -> GaussianParams:
         """Parameters from precision matrices (scikit-learn's ``precisions_init`` convention)."""
         xp = array_namespace(precisions)
@@ -98,11 +98,10 @@ class GaussianParams:
         """The same parameters as float64 NumPy arrays on the host."""
         from .namespace import to_numpy
 
-        return GaussianParams(
-            *(np.asarray(to_numpy(a), dtype=np.float64) for a in
-              (self.weights, self.means, self.covariances, self.precisions_cholesky)),
-            self.covariance_type,
-        )
+        weights, means, covariances, prec_chol = (np.asarray(to_numpy(a), dtype=np.float64) for a in
+                                                  (self.weights, self.means, self.covariances,
+                                                   self.precisions_cholesky))
+        return GaussianParams(weights, means, covariances, prec_chol, self.covariance_type)
 
 
 def covariance_shape(covariance_type: str, n_components: int, n_features: int) -> tuple[int, ...]:
@@ -177,14 +176,14 @@ def _cholesky(xp: Any, a: Any, what: str) -> Any:
     except np.linalg.LinAlgError:
         pass
     stack = a[None] if a.ndim == 2 else a
-    failed = []
+    failed_components: list[int] = []
     for k in range(stack.shape[0]):
         try:
             if not np.all(np.isfinite(np.linalg.cholesky(stack[k]))):
-                failed.append(k)
+                failed_components.append(k)
         except np.linalg.LinAlgError:
-            failed.append(k)
-    raise NotPositiveDefiniteError(tuple(failed) or (0,), what)
+            failed_components.append(k)
+    raise NotPositiveDefiniteError(tuple(failed_components) or (0,), what)
 
 
 def _inverse_from_cholesky(xp: Any, chol: Any) -> Any:

@@ -9,8 +9,8 @@ or MAP under a :class:`~gaussmix.core.prior.PriorTerms`; executors and the EM lo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
 
 import numpy as np
 
@@ -112,7 +112,7 @@ def in_layout(params: GaussianParams, layout: str) -> GaussianParams:
     else:
         diagonal = xp.linalg.diagonal(full)
         cov = diagonal if layout == "diag" else xp.mean(diagonal, axis=1)
-    return GaussianParams.from_covariances(params.weights, params.means, cov, layout)  # type: ignore[arg-type]
+    return GaussianParams.from_covariances(params.weights, params.means, cov, layout)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -148,7 +148,7 @@ def structured_params(stats: SufficientStats, structure: CovarianceStructure, re
     layout = structure.layout
     host = lambda a: np.asarray(to_numpy(a), dtype=np.float64)  # noqa: E731 - the update runs on the host
     nk, total = host(stats.resp_sum), float(host(stats.n))
-    k, d = stats.n_components, stats.n_features
+    d = stats.n_features
     dead = tuple(int(i) for i in np.flatnonzero(nk <= DEAD_FRACTION * total))
     safe_nk = np.where(nk > 0, nk, 1.0)
     delta = host(stats.first) / safe_nk[:, None]

@@ -123,8 +123,8 @@ def _block_sample(X: np.ndarray, sample_weight: np.ndarray | None, offset: int, 
 def _merge_samples(size: int, *parts: _Held) -> _Held:
     """The union of held rows, pruned to the ``size`` smallest keys only once it passes ``2 * size`` rows, so a
     fold over many blocks copies each row O(1) times on average."""
-    columns = [list(itertools.chain.from_iterable(column)) for column in zip(*(p[:4] for p in parts))]
-    held = _Held(*columns, any(p.weighted for p in parts))
+    keys, X, weights, rows = (list(itertools.chain.from_iterable(column)) for column in zip(*(p[:4] for p in parts)))
+    held = _Held(keys, X, weights, rows, any(p.weighted for p in parts))
     return _smallest(size, held) if sum(k.size for k in held.keys) > 2 * size else held
 
 
