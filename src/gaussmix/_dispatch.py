@@ -69,9 +69,12 @@ def _check_rows(feature_names: tuple[str, ...] | None, allow_nan: bool, block: n
 
 def _weights_for(source: ChunkSource, sample_weight: Any) -> np.ndarray:
     if source.n_rows is not None:
-        return check.check_sample_weight(sample_weight, source.n_rows)
-    w = np.asarray(sample_weight, dtype=np.float64)
-    return check.check_sample_weight(w, w.shape[0] if w.ndim == 1 else -1)
+        weights = check.check_sample_weight(sample_weight, source.n_rows)
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        weights = check.check_sample_weight(w, w.shape[0] if w.ndim == 1 else -1)
+    assert weights is not None  # streamed_source asks only for weights that were given
+    return weights
 
 
 def executor_for(source: ChunkSource) -> Executor:

@@ -222,14 +222,15 @@ def float64_like(value: Any, X: Any) -> Any:
 
 def int_at_least(low: int) -> Rule:
     def rule(value: Any) -> str | None:
-        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= low
         return None if ok else f"an int >= {low}"
     return rule
 
 
 def real_at_least(low: float) -> Rule:
     def rule(value: Any) -> str | None:
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value >= low
+        ok = (isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(float(value))
+              and float(value) >= low)
         return None if ok else f"a finite real number >= {low:g}"
     return rule
 
@@ -256,7 +257,7 @@ def is_array_like(value: Any) -> str | None:
 
 
 def is_random_state(value: Any) -> str | None:
-    ok = value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0) \
+    ok = value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0) \
         or isinstance(value, (np.random.Generator, np.random.RandomState))
     return None if ok else "None, a non-negative int, a numpy Generator or a RandomState"
 

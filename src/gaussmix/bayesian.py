@@ -26,7 +26,8 @@ from .core.variational import (
 
 
 def _positive_real(value: Any) -> str | None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value > 0
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(float(value)) \
+        and float(value) > 0
     return None if ok else "a finite real number > 0"
 
 
@@ -146,12 +147,14 @@ class BayesianGaussianMixture(MixtureBase):
         d = source.n_features
         needs_data = self.mean_prior is None or self.covariance_prior is None
         mean, covariance = data_moments(accumulate, source, self.covariance_type) if needs_data else (None, None)
+        prior_mean = mean if self.mean_prior is None else _prior_array(self.mean_prior, "mean_prior", (d,))
+        assert prior_mean is not None  # without a mean_prior, the data's (needs_data)
         prior = GaussianWishartPrior(
             weight_concentration_prior_type=self.weight_concentration_prior_type,
             weight_concentration=(1.0 / self.n_components if self.weight_concentration_prior is None
                                   else float(self.weight_concentration_prior)),
             mean_precision=1.0 if self.mean_precision_prior is None else float(self.mean_precision_prior),
-            mean=mean if self.mean_prior is None else _prior_array(self.mean_prior, "mean_prior", (d,)),
+            mean=prior_mean,
             degrees_of_freedom=_degrees_of_freedom(self.degrees_of_freedom_prior, d),
             covariance=covariance if self.covariance_prior is None else _covariance_prior(
                 self.covariance_prior, self.covariance_type, d),
@@ -277,7 +280,7 @@ def _degrees_of_freedom(value: float | None, n_features: int) -> float:
 def _covariance_prior(value: Any, covariance_type: str, n_features: int) -> Any:
     """The user's ``covariance_prior`` checked for the covariance type's shape and positivity."""
     if covariance_type == "spherical":
-        if not (isinstance(value, numbers.Real) and value > 0):
+        if not (isinstance(value, numbers.Real) and float(value) > 0):
             raise ValueError(f"The 'spherical' covariance_prior should be a positive number; got {value!r}.")
         return float(value)
     shape = (n_features,) if covariance_type == "diag" else (n_features, n_features)

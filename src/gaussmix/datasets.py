@@ -105,13 +105,14 @@ def make_mixture(
 
 
 def _check_count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ValueError(f"The '{name}' parameter of make_mixture must be an integer >= 1; got {value!r}.")
     return int(value)
 
 
 def _check_separation(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)) \
+            or float(value) < 0:
         raise ValueError(
             f"The 'separation' parameter of make_mixture must be a finite number >= 0; got {value!r}."
         )
@@ -127,8 +128,10 @@ def _check_random_state(random_state: Any) -> np.random.Generator:
             "The 'random_state' parameter of make_mixture must be None, an int or a numpy.random.Generator; "
             f"got {random_state!r}."
         )
-    if isinstance(random_state, numbers.Integral) and random_state < 0:
-        raise ValueError(f"The 'random_state' parameter of make_mixture must be >= 0; got {random_state}.")
+    if isinstance(random_state, numbers.Integral):
+        if int(random_state) < 0:
+            raise ValueError(f"The 'random_state' parameter of make_mixture must be >= 0; got {random_state}.")
+        return np.random.default_rng(int(random_state))
     return np.random.default_rng(random_state)
 
 
@@ -194,17 +197,17 @@ def _draw_means(rng: np.random.Generator, n_components: int, n_features: int, mi
         return np.zeros((n_components, n_features)) + rng.standard_normal(n_features)
     # A spread at which K points in D dimensions are typically about min_distance apart.
     spread = min_distance * max(1.0, n_components ** (1.0 / n_features))
-    means = [rng.normal(0.0, spread, size=n_features)]
+    drawn = [rng.normal(0.0, spread, size=n_features)]
     rejections = 0
-    while len(means) < n_components:
+    while len(drawn) < n_components:
         candidate = rng.normal(0.0, spread, size=n_features)
-        if np.min(np.linalg.norm(np.asarray(means) - candidate, axis=1)) >= min_distance:
-            means.append(candidate)
+        if np.min(np.linalg.norm(np.asarray(drawn) - candidate, axis=1)) >= min_distance:
+            drawn.append(candidate)
         else:
             rejections += 1
             if rejections % 20 == 0:
                 spread *= 1.2
-    means = np.asarray(means)
+    means = np.asarray(drawn)
     if n_components == 1:
         return means
     centroid = means.mean(axis=0)

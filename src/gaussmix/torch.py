@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 try:
     import torch
@@ -86,7 +86,7 @@ def _check_mixture(
         raise ValueError(f"loc must have at least one component and one feature; got shape {tuple(loc.shape)}.")
     named = [("logits", logits, 1), ("loc", loc, 2)]
     if scale_diag is not None:
-        _check_tensor("scale_diag", scale_diag, 2, f"(..., K, D) = (..., {k}, {d})")
+        scale_diag = _check_tensor("scale_diag", scale_diag, 2, f"(..., K, D) = (..., {k}, {d})")
         if tuple(scale_diag.shape[-2:]) != (k, d):
             raise ValueError(
                 f"scale_diag must have shape (..., K, D) = (..., {k}, {d}) to match loc; "
@@ -94,7 +94,7 @@ def _check_mixture(
             )
         named.append(("scale_diag", scale_diag, 2))
     else:
-        _check_tensor("scale_tril", scale_tril, 3, f"(..., K, D, D) = (..., {k}, {d}, {d})")
+        scale_tril = _check_tensor("scale_tril", scale_tril, 3, f"(..., K, D, D) = (..., {k}, {d}, {d})")
         if tuple(scale_tril.shape[-3:]) != (k, d, d):
             raise ValueError(
                 f"scale_tril must have shape (..., K, D, D) = (..., {k}, {d}, {d}) to match loc; "
@@ -153,6 +153,7 @@ def _component_log_prob(x: Tensor, loc: Tensor, scale_diag: Tensor | None, scale
         maha = (diff / scale_diag).square().sum(-1)
         half_log_det = scale_diag.log().sum(-1)
     else:
+        assert scale_tril is not None  # exactly one scale, checked by _check_mixture
         maha = _solve_lower(scale_tril, diff).square().sum(-1)
         half_log_det = scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
     return -0.5 * (maha + loc.shape[-1] * _LOG_2PI) - half_log_det
@@ -261,7 +262,8 @@ def _select_component(param: Tensor, index: Tensor, n_batch: int, n_event: int) 
         else torch.zeros((), dtype=torch.long, device=index.device)
         for i, size in enumerate(param.shape[:n_batch])
     ]
-    return param[(*batch_index, index)]
+    indices = (*batch_index, index)  # param[(*a, b)], which mypy takes for 3.11's param[*a, b]
+    return param[indices]
 
 
 def sample(
@@ -305,7 +307,7 @@ def sample(
         raise ValueError(f"temperature must be a positive finite number; got {temperature!r}.")
     shape = tuple(int(s) for s in sample_shape) + tuple(batch)
     k, d = loc.shape[-2], loc.shape[-1]
-    options = {"dtype": loc.dtype, "device": loc.device, "generator": generator}
+    options: dict[str, Any] = {"dtype": loc.dtype, "device": loc.device, "generator": generator}
     uniform = torch.rand(shape + (k,), **options).clamp_min(torch.finfo(loc.dtype).tiny)
     gumbel = -torch.log(-torch.log(uniform))
     index = torch.argmax(logits.detach() / temperature + gumbel, dim=-1)
@@ -315,6 +317,7 @@ def sample(
     noise = torch.randn(shape + (d,), **options) * math.sqrt(temperature)
     if scale_diag is not None:
         return mean + _select_component(scale_diag, index, n_batch, 1) * noise
+    assert scale_tril is not None  # exactly one scale, checked by _check_mixture
     lower = _select_component(scale_tril, index, n_batch, 2).tril()
     return mean + (lower @ noise.unsqueeze(-1)).squeeze(-1)
 
@@ -455,7 +458,8 @@ def to_distribution(params: GaussianParams) -> torch.distributions.MixtureSameFa
     kind = params.covariance_type
     if kind in ("full", "tied"):
         scale_tril = torch.linalg.cholesky(covariances).expand(n_components, n_features, n_features)
-        components = torch.distributions.MultivariateNormal(means, scale_tril=scale_tril)
+        components: torch.distributions.Distribution = torch.distributions.MultivariateNormal(
+            means, scale_tril=scale_tril)
     else:
         variances = covariances if kind == "diag" else covariances[:, None].expand(n_components, n_features)
         components = torch.distributions.Independent(torch.distributions.Normal(means, variances.sqrt()), 1)

@@ -229,7 +229,7 @@ def _check_update(update: Any) -> set[str]:
 
 def _check_relevance(relevance_factor: Any) -> float:
     ok = isinstance(relevance_factor, numbers.Real) and not isinstance(relevance_factor, bool) \
-        and not math.isnan(relevance_factor) and relevance_factor >= 0
+        and not math.isnan(relevance_factor) and float(relevance_factor) >= 0
     if not ok:
         raise ValueError(f"The 'relevance_factor' parameter of map_adapt must be a real number >= 0 (inf allowed); "
                          f"got {relevance_factor!r}.")

@@ -57,6 +57,9 @@ random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_siz
     array([ 1, -1])
     """
 
+    mixture_: GaussianMixture  # fitted attributes, set by fit (declared for type checkers only)
+    offset_: float
+
     def __init__(
         self, n_components: int = 1, *, contamination: float = 0.1, covariance_type: str = "full",
         tol: float = 1e-3, reg_covar: float = 1e-6, max_iter: int = 100, n_init: int = 1,

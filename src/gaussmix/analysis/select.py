@@ -312,7 +312,7 @@ def _entropy(log_resp_block: Any) -> np.ndarray:
 
 def _check_components(n_components: Any) -> tuple[int, ...]:
     values = (n_components,) if isinstance(n_components, numbers.Integral) else tuple(n_components)
-    bad = [v for v in values if not (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1)]
+    bad = [v for v in values if not (isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= 1)]
     if not values or bad:
         raise ValueError(f"The 'n_components' parameter of select must be a non-empty sequence of ints >= 1; "
                          f"got {bad[0] if bad else n_components!r}.")
@@ -351,7 +351,7 @@ def _seeds(random_state: Any, count: int) -> list[Any]:
 def _workers(n_jobs: Any, n_tasks: int) -> int:
     if n_jobs is None or n_jobs == -1:
         return max(1, min(os.cpu_count() or 1, n_tasks))
-    if isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, bool) and n_jobs >= 1:
+    if isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, bool) and int(n_jobs) >= 1:
         return min(int(n_jobs), n_tasks)
     raise ValueError(f"The 'n_jobs' parameter of select must be None, -1 or an int >= 1; got {n_jobs!r}.")
 

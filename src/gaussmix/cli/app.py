@@ -79,8 +79,8 @@ def fit(
     if weight_concentration_prior is not None and not bayesian:
         raise typer.BadParameter("--weight-concentration-prior needs --bayesian.")
     source = data.open_input(data_path, columns, sample_weight_column, chunk_rows=chunk_rows)
-    shared = dict(n_components=n_components, covariance_type=covariance_type, n_init=n_init, random_state=seed,
-                  reg_covar=reg_covar, max_iter=max_iter, tol=tol)
+    shared: dict[str, Any] = dict(n_components=n_components, covariance_type=covariance_type, n_init=n_init,
+                                  random_state=seed, reg_covar=reg_covar, max_iter=max_iter, tol=tol)
     model = (BayesianGaussianMixture(**shared, weight_concentration_prior=weight_concentration_prior) if bayesian
              else GaussianMixture(**shared))
     start = time.perf_counter()

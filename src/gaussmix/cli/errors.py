@@ -78,5 +78,7 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
                 raise typer.Exit(exit_code_of(exc, debug)) from None
 
     debug = inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=DebugOption)
-    run.__signature__ = signature.replace(parameters=[*signature.parameters.values(), debug])
+    # typer reads the signature to build options; typeshed's function types do not declare __signature__.
+    run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), debug])
     return run

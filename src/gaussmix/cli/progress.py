@@ -12,7 +12,15 @@ from collections.abc import Iterator
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 def wanted(quiet: bool) -> bool:
@@ -31,7 +39,7 @@ class FitProgress:
         self._console = console
         self._init = 0
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     @property
     def on_iteration(self):
@@ -57,7 +65,7 @@ class FitProgress:
         return f"EM, init {self._init + 1}/{self.n_init}" if self.n_init > 1 else "EM"
 
     def _update(self, n_iter: int, lower_bound: float) -> None:
-        if self._progress is None:
+        if self._progress is None or self._task is None:  # both set on entering, when enabled
             return
         if n_iter == 1 and self._progress.tasks[0].completed > 0:  # a new initialisation starts
             self._init += 1

@@ -180,7 +180,7 @@ class _Scratch:
         self.xc = np.empty((d, rows), dt)
         self.log_prob = np.empty((k, rows), dt)
         self.z = np.empty((d, rows), dt) if plan.kind == "tied" else None
-        self.phi = np.empty((plan.coef.shape[1], rows), dt) if plan.form == "expanded" else None
+        self.phi = np.empty((plan.coef.shape[1], rows), dt) if plan.coef is not None else None  # expanded form
         self.y = np.empty((k * d, rows), dt) if plan.form == "centred" else None
         self.xa = np.ones((d + 1, rows), dt) if plan.form == "centred" and plan.kind == "full" else None
         if stats:
@@ -207,21 +207,27 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
     """log w_k + log N(x | k) of the rows ``XT`` (D, n) as a (K, n) view of the scratch (overwritten next call)."""
     xc = np.subtract(XT, plan.g.astype(plan.dtype)[:, None], out=s.xc[:, :n])
     out = s.log_prob[:, :n]
+    # The plan's kind and form decide which of its arrays, and of the scratch's, are there.
     if plan.kind == "tied":
+        assert plan.whiten is not None and s.z is not None
         z = np.matmul(plan.whiten, xc, out=s.z[:, :n])
     if plan.form == "expanded":
+        assert plan.coef is not None and s.phi is not None
         phi = fill_features(z if plan.kind == "tied" else xc, "spherical" if plan.kind == "tied" else plan.kind,
                             s.phi[:, :n])
         np.matmul(plan.coef, phi, out=out)
         # A squared distance is never negative; the cap also gives zero-weight components their -inf.
         return np.minimum(out, plan.log_const[:, None], out=out)
     k, d = plan.n_components, plan.n_features
+    assert s.y is not None
     y2 = s.y[:, :n]
     if plan.kind == "full":
+        assert plan.whiten is not None and s.xa is not None
         s.xa[:d, :n] = xc
         np.matmul(plan.whiten, s.xa[:, :n], out=y2)
     y = y2.reshape(k, d, n)
     if plan.kind == "tied":
+        assert plan.offsets is not None
         np.subtract(z[None], plan.offsets[:, :, None], out=y)
     np.multiply(y, y, out=y)
     np.sum(y, axis=1, out=out)
@@ -340,7 +346,9 @@ def fast_chunk_stats(
         resp = s.resp[:, :nb]
         log_prob[start:stop] = _normalise(plan, lp, peak, resp, None if w is None else w[start:stop])
         xc64 = s.xc[:, :nb] if s.xc64 is s.xc else np.subtract(XT, plan.g[:, None], out=s.xc64[:, :nb])
-        phi = s.phi[:, :nb] if s.shared_phi else fill_features(xc64, plan.kind, s.phi64[:, :nb])
+        phi64 = s.phi64  # the scratch's phi when shared (then already filled), else an array of its own
+        assert phi64 is not None
+        phi = phi64[:, :nb] if s.shared_phi else fill_features(xc64, plan.kind, phi64[:, :nb])
         acc.add(resp, phi, xc64)
     return acc.result(n if w is None else float(np.sum(w)), log_prob, w, X, row_offset)
 
@@ -411,9 +419,13 @@ class _StatsSum:
         worst = (empty.worst_log_prob, empty.worst_rows, empty.worst_points)
         total = np.zeros(())
         if log_prob is not None:
-            positive = slice(None) if weight is None else weight > 0
-            candidates = log_prob if weight is None else np.where(positive, log_prob, np.inf)
-            total = np.sum(log_prob) if weight is None else np.dot(weight[positive], log_prob[positive])
+            assert self.params is not None  # log_prob comes with the params that gave it
+            if weight is None:
+                candidates, total = log_prob, np.sum(log_prob)
+            else:
+                positive = weight > 0
+                candidates = np.where(positive, log_prob, np.inf)
+                total = np.dot(weight[positive], log_prob[positive])
             worst = worst_rows(candidates, X, self.params, row_offset)
         return SufficientStats(np.asarray(float(n)), np.asarray(total, dtype=np.float64), nk, first, second,
                                self.center, self.kind, *worst)

@@ -27,7 +27,7 @@ def sample_mixture(params: GaussianParams, n_samples: int, rng: np.random.Genera
     means = xp.astype(params.means, xp.float64)
     covariances = xp.astype(params.covariances, xp.float64)
     kind = params.covariance_type
-    chol = xp.linalg.cholesky(covariances) if kind in ("full", "tied") else None
+    chol: Any = xp.linalg.cholesky(covariances) if kind in ("full", "tied") else None
     blocks, labels = [], []
     for k, count in enumerate(counts):
         if count == 0:

@@ -119,8 +119,9 @@ def map_reduce(source: ChunkSource, block_function: BlockFunction, combine: Call
     A source with no blocks gives ``empty``, or raises ValueError when it is not given.
     """
     results = map_blocks(lambda c: block_function(c.X, c.sample_weight, c.offset, *args), source.chunks(), n_workers)
-    first = next(results, NO_BLOCKS)
-    if first is NO_BLOCKS:
+    try:
+        first = next(results)
+    except StopIteration:
         return no_blocks(empty)
     return reduce(combine, results, first)
 

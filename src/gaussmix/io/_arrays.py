@@ -52,7 +52,8 @@ def open_npy(path: Path) -> Layout:
             f.seek(data_start)
             for lo in range(0, n_rows, rows):
                 block = np.empty((min(rows, n_rows - lo), n_columns), dtype=dtype)
-                got = f.readinto(block.reshape(-1).view(np.uint8))
+                # numpy declares ndarray.__buffer__ for Python >= 3.12 only, so for 3.10 it is no Buffer.
+                got = f.readinto(block.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
                 if got != block.nbytes:
                     raise DataSourceError(f"{path} ended at row {lo + got // row_bytes} while being read.")
                 yield block if everything else block[:, cols]
@@ -100,7 +101,7 @@ def open_zarr(path: Path, key: str | None) -> Layout:
     except ImportError as exc:
         raise ImportError('Reading zarr arrays needs zarr: pip install "gaussmix[zarr]"') from exc
     try:
-        node = zarr.open(str(path), mode="r")
+        node: Any = zarr.open(str(path), mode="r")  # an array or a group, told apart by duck typing
         if not hasattr(node, "shape"):  # a group: pick one of its arrays
             names = sorted(name for name, _ in node.arrays())
             node = node[_pick_key(path, key, names)]

@@ -98,7 +98,9 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def refuse_overwriting(inputs: Mapping[str, Path | None], outputs: Mapping[str, Path | None]) -> None:
+def refuse_overwriting(
+    inputs: Mapping[str, str | os.PathLike[str] | None], outputs: Mapping[str, str | os.PathLike[str] | None],
+) -> None:
     """Refuse, before any work, an output that is one of the command's inputs or another output.
 
     Existing files are compared as files (``os.path.samefile``: symlinks and hard links included), so

@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -290,7 +290,7 @@ def _check_metadata(doc: dict[str, Any]) -> None:
     _check_described(doc, doc["n_features"])
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -383,7 +383,7 @@ def _metadata_document(
             raise _Invalid(f"metadata['{key}'] is written by save_model; leave it out")
         if key in derived and value != derived[key]:
             raise _Invalid(f"metadata['{key}'] is {value!r}, but the parameters have {derived[key]!r}")
-    document = {"feature_names": None, "hyper_parameters": {}, "fit_info": {}}
+    document: dict[str, Any] = {"feature_names": None, "hyper_parameters": {}, "fit_info": {}}
     document.update({key: _jsonable(value, f"metadata['{key}']") for key, value in metadata.items()})
     _check_described(document, n_features)
     document.update(derived)

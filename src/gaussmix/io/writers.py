@@ -82,7 +82,7 @@ class RowWriter:
         text = suffix in (".csv", ".tsv")
         try:
             tmp = self._atomic.tmp
-            self._file: IO[Any] = open(tmp, "w", newline="", encoding="utf-8") if text else open(tmp, "w+b")
+            self._file = _open_tmp(tmp, text)
         except BaseException:
             self._atomic.discard()
             raise
@@ -168,6 +168,11 @@ class RowWriter:
         return [array[:, k] for k in range(array.shape[1])]
 
 
+def _open_tmp(tmp: Path, text: bool) -> IO[Any]:
+    """The temporary file: text for CSV/TSV (csv's own line endings), binary for Parquet and .npy."""
+    return open(tmp, "w", newline="", encoding="utf-8") if text else open(tmp, "w+b")
+
+
 class _TextBackend:
     def __init__(self, file: IO[str], delimiter: str, columns: tuple[str, ...]) -> None:
         self._writer = csv.writer(file, delimiter=delimiter, lineterminator="\n")
@@ -245,6 +250,7 @@ class _NpyBackend:
     def close(self) -> None:
         if self._dtype is None:
             self.write([np.empty(0) for _ in range(self._n_columns)])
+        assert self._dtype is not None  # set by the first write
         header = _npy_header(self._dtype, (self._rows, self._n_columns), self._header_size)
         self._file.seek(0)
         self._file.write(header)
