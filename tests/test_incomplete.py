@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import blobs
 from scipy.stats import multivariate_normal
 
+from conftest import blobs
 from gaussmix import ConditionalMixture, DataSourceError, GaussianMixture, GaussianParams
 from gaussmix.core.params import COVARIANCE_TYPES
 

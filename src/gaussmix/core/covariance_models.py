@@ -15,7 +15,7 @@ covariances before the step, same layout, or None) so that an EM step never lowe
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
 
 import numpy as np
 

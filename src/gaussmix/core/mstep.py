@@ -36,7 +36,6 @@ def params_from_stats(stats: SufficientStats, reg_covar: float) -> MStepResult:
     """
     xp = array_namespace(stats.first)
     _check_finite(xp, stats)
-    kind = stats.covariance_type
     nk = stats.resp_sum
     total = stats.n
     dead = _indices(nk <= DEAD_FRACTION * total)
