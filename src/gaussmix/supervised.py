@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import fitted_params
+from ._validation import check_sample_weight
 from .core.conditional import ConditionalMixture, condition_params
 from .estimator import GaussianMixture
 
@@ -42,10 +43,9 @@ class _MixtureParameters(BaseEstimator):
             params["n_components"] = n_components
         return GaussianMixture(**params)
 
-    def _validate(self, X: Any, y: Any = None, *, reset: bool, **kw: Any) -> Any:
+    def _validate(self, X: Any, y: Any = "no_validation", *, reset: bool, **kw: Any) -> Any:
+        """scikit-learn's checks of X (and y, for fit), NaN allowed in X when the mixtures marginalise it."""
         nan = "allow-nan" if getattr(self, "missing", "error") == "marginalize" else True
-        if y is None:
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=nan)
         return validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=nan, **kw)
 
 
@@ -62,6 +62,8 @@ class GaussianMixtureRegressor(RegressorMixin, _MixtureParameters):
         The joint mixture over the columns of X followed by those of y.
     n_features_in_ : int
     n_targets_ : int
+    n_iter_ : int
+        EM iterations of the joint fit.
 
     Examples
     --------
@@ -81,6 +83,7 @@ class GaussianMixtureRegressor(RegressorMixin, _MixtureParameters):
             raise ValueError("y contains NaN: every training row needs its target.")
         mixture = self._mixture().fit(np.hstack([X, y2]), sample_weight=sample_weight)
         self.mixture_ = mixture
+        self.n_iter_ = mixture.n_iter_
         self.n_targets_ = int(y2.shape[1])
         self._y_1d = np.ndim(y) == 1
         return self
@@ -99,6 +102,11 @@ class GaussianMixtureRegressor(RegressorMixin, _MixtureParameters):
         if self._y_1d:
             mean, std = mean[:, 0], std[:, 0]
         return (mean, std) if return_std else mean
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y of shape (n_samples, n_targets): a joint mixture over all
+        return tags
 
     def log_predictive_density(self, X: Any, y: Any) -> np.ndarray:
         """log p(y_i | x_i) under the fitted conditional mixture, shape (n_samples,)."""
@@ -122,6 +130,8 @@ class GaussianMixtureClassifier(ClassifierMixin, _MixtureParameters):
     mixtures_ : list of GaussianMixture
         The fitted mixture of each class, in the order of ``classes_``.
     n_features_in_ : int
+    n_iter_ : int
+        The most EM iterations any class's fit took.
 
     Examples
     --------
@@ -144,9 +154,8 @@ class GaussianMixtureClassifier(ClassifierMixin, _MixtureParameters):
         X, y = self._validate(X, y, reset=True)
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
-        w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        if w.shape != (X.shape[0],):
-            raise ValueError(f"sample_weight has {w.shape[0] if w.ndim else 1} entries; X has {X.shape[0]} rows.")
+        checked = check_sample_weight(sample_weight, X.shape[0])
+        w = np.ones(X.shape[0]) if checked is None else checked
         mixtures, totals = [], []
         for c, label in enumerate(classes):
             rows = np.flatnonzero(y_index == c)
@@ -154,11 +163,12 @@ class GaussianMixtureClassifier(ClassifierMixin, _MixtureParameters):
             if not total > 0:
                 raise ValueError(f"class {label!r} has no row with positive sample_weight; drop the class.")
             k = min(self.n_components, int(np.count_nonzero(w[rows] > 0)))
-            mixtures.append(self._mixture(k).fit(X[rows], sample_weight=None if sample_weight is None else w[rows]))
+            mixtures.append(self._mixture(k).fit(X[rows], sample_weight=None if checked is None else w[rows]))
             totals.append(total)
         self.classes_ = classes
         self.class_prior_ = np.asarray(totals) / np.sum(totals)
         self.mixtures_ = mixtures
+        self.n_iter_ = max(m.n_iter_ for m in mixtures)
         return self
 
     def _joint_log_prob(self, X: Any) -> np.ndarray:
@@ -179,7 +189,8 @@ class GaussianMixtureClassifier(ClassifierMixin, _MixtureParameters):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
-        return self.classes_[np.argmax(self._joint_log_prob(X), axis=1)]
+        joint = self._joint_log_prob(X)  # checks fitted first
+        return self.classes_[np.argmax(joint, axis=1)]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
