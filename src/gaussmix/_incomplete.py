@@ -14,7 +14,7 @@ import numpy as np
 from ._base import fitted_params
 from ._validation import check_data
 from .core.conditional import condition_params
-from .core.labelled import check_label_values, labelled_stats
+from .core.labelled import labelled_stats
 from .core.missing import impute_rows
 from .core.mstep import params_from_stats
 from .core.params import GaussianParams
@@ -144,3 +144,19 @@ def impute(model: Any, X: Any, n_draws: int | None, rng: np.random.Generator) ->
     if n_draws is None:
         return impute_rows(array, params).astype(array.dtype)
     return np.stack([impute_rows(array, params, rng).astype(array.dtype) for _ in range(n_draws)])
+
+
+def check_label_values(labels: Any, n_components: int) -> np.ndarray:
+    """``labels`` as an int64 array with values in [-1, n_components), or a ValueError naming the first bad row."""
+    array = np.asarray(labels)
+    if array.ndim != 1:
+        raise ValueError(f"labels must be 1-D (one component index per row, -1 if unknown); got shape {array.shape}.")
+    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integer component indices (-1 if unknown); got dtype {array.dtype}.")
+    bad = np.flatnonzero((array < -1) | (array >= n_components))
+    if bad.size:
+        raise ValueError(f"labels must be -1 (unknown) or a component index in [0, {n_components}); row "
+                         f"{int(bad[0])} holds {int(array[bad[0]])}.")
+    return array.astype(np.int64)

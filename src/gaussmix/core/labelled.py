@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
@@ -46,18 +45,3 @@ def labelled_stats(X: np.ndarray, labels: np.ndarray, params: GaussianParams,
                                 worst_points=np.zeros((0, d)))
     return stats
 
-
-def check_label_values(labels: Any, n_components: int) -> np.ndarray:
-    """``labels`` as an int64 array with values in [-1, n_components), or a ValueError naming the first bad row."""
-    array = np.asarray(labels)
-    if array.ndim != 1:
-        raise ValueError(f"labels must be 1-D (one component index per row, -1 if unknown); got shape {array.shape}.")
-    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
-        array = array.astype(np.int64)
-    if array.dtype.kind not in "iu":
-        raise ValueError(f"labels must be integer component indices (-1 if unknown); got dtype {array.dtype}.")
-    bad = np.flatnonzero((array < -1) | (array >= n_components))
-    if bad.size:
-        raise ValueError(f"labels must be -1 (unknown) or a component index in [0, {n_components}); row "
-                         f"{int(bad[0])} holds {int(array[bad[0]])}.")
-    return array.astype(np.int64)
