@@ -23,15 +23,16 @@ LOG_2PI = math.log(2.0 * math.pi)
 class Conditioning:
     """Every component of a mixture split into given coordinates ``given`` (G,) and the rest ``rest`` (R,).
 
-    ``chol`` (K, G, G): lower Cholesky factors of Σ_gg; ``log_det`` (K,): ½·log|Σ_gg|; ``coef`` (K, R, G): B_k;
-    ``cond_cov`` (K, R, R): Σ_rr − B_k Σ_gr; ``means`` (K, D) and ``log_weights`` (K,) of the mixture. float64.
+    ``whiten`` (K, G, G): inverses of the lower Cholesky factors L of Σ_gg (z = L⁻¹(x_g − μ_g)); ``log_det``
+    (K,): ½·log|Σ_gg|; ``coef`` (K, R, G): B_k; ``cond_cov`` (K, R, R): Σ_rr − B_k Σ_gr; ``means`` (K, D) and
+    ``log_weights`` (K,) of the mixture. float64.
     """
 
     given: np.ndarray
     rest: np.ndarray
     means: np.ndarray
     log_weights: np.ndarray
-    chol: np.ndarray
+    whiten: np.ndarray
     log_det: np.ndarray
     coef: np.ndarray
     cond_cov: np.ndarray
@@ -52,22 +53,22 @@ def conditioning(params: GaussianParams, given: np.ndarray) -> Conditioning:
         log_w = np.log(np.asarray(params.weights, dtype=np.float64))
     if params.covariance_type in ("diag", "spherical"):  # independent coordinates: Σ_rg = 0, nothing to solve
         var = np.diagonal(cov, axis1=1, axis2=2)
-        chol: np.ndarray = np.sqrt(var[:, given])[:, :, None] * np.eye(given.size)
+        whiten: np.ndarray = (1.0 / np.sqrt(var[:, given]))[:, :, None] * np.eye(given.size)
         log_det: np.ndarray = 0.5 * np.sum(np.log(var[:, given]), axis=1)
         independent = np.zeros((means.shape[0], rest.size, given.size))
-        return Conditioning(given, rest, means, log_w, chol, log_det, independent, cov[:, rest][:, :, rest])
+        return Conditioning(given, rest, means, log_w, whiten, log_det, independent, cov[:, rest][:, :, rest])
     cov_gg = cov[:, given][:, :, given]
     cov_rg = cov[:, rest][:, :, given]
     chol = np.linalg.cholesky(cov_gg)
     log_det = np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
-    # B = Σ_rg Σ_gg⁻¹ = (L⁻ᵀ L⁻¹ Σ_gr)ᵀ, two triangular solves per component.
-    coef = np.empty((means.shape[0], rest.size, given.size))
-    for k in range(means.shape[0]):
-        half = solve_triangular(chol[k], cov_rg[k].T, lower=True)
-        coef[k] = solve_triangular(chol[k], half, lower=True, trans="T").T
-    cond_cov = cov[:, rest][:, :, rest] - np.einsum("krg,kgs->krs", coef, np.transpose(cov_rg, (0, 2, 1)))
+    # One batched inverse of the (small) triangular factors serves every row of the pattern: a matmul per block
+    # instead of a solve per component and block. B = Σ_rg Σ_gg⁻¹ = (Σ_rg L⁻ᵀ) L⁻¹.
+    whiten = np.linalg.inv(chol)
+    half = cov_rg @ np.transpose(whiten, (0, 2, 1))
+    coef = half @ whiten
+    cond_cov = cov[:, rest][:, :, rest] - half @ np.transpose(half, (0, 2, 1))
     cond_cov = 0.5 * (cond_cov + np.transpose(cond_cov, (0, 2, 1)))
-    return Conditioning(given, rest, means, log_w, chol, log_det, coef, cond_cov)
+    return Conditioning(given, rest, means, log_w, whiten, log_det, coef, cond_cov)
 
 
 def weighted_marginal_log_prob(cond: Conditioning, X_given: np.ndarray) -> np.ndarray:
@@ -75,9 +76,8 @@ def weighted_marginal_log_prob(cond: Conditioning, X_given: np.ndarray) -> np.nd
     n, g = X_given.shape
     out = np.empty((n, cond.n_components))
     for k in range(cond.n_components):
-        diff = X_given - cond.means[k, cond.given]
-        z = solve_triangular(cond.chol[k], diff.T, lower=True) if g else np.zeros((0, n))
-        out[:, k] = -0.5 * (g * LOG_2PI + np.sum(z * z, axis=0)) - cond.log_det[k]
+        z = (X_given - cond.means[k, cond.given]) @ cond.whiten[k].T
+        out[:, k] = -0.5 * (g * LOG_2PI + np.einsum("ng,ng->n", z, z)) - cond.log_det[k]
     return out + cond.log_weights
 
 

@@ -37,12 +37,16 @@ def nan_rows(X: Any) -> np.ndarray | None:
 
 
 def _patterns(X: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(rows, observed columns) of each missingness pattern of X (n, D)."""
+    """(rows, observed columns) of each missingness pattern of X (n, D), rows in increasing order."""
     missing = np.isnan(X)
-    patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    for p, pattern in enumerate(patterns):
-        yield np.flatnonzero(inverse == p), np.flatnonzero(~pattern)
+    if X.shape[1] <= 62:  # a pattern as the bits of one integer: sorting integers, not rows of booleans
+        codes = missing @ (np.int64(1) << np.arange(X.shape[1], dtype=np.int64))
+    else:
+        codes = np.unique(missing, axis=0, return_inverse=True)[1].reshape(-1)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+    for rows in np.split(order, starts[1:]):
+        yield rows, np.flatnonzero(~missing[rows[0]])
 
 
 def _pattern_log_prob(X: np.ndarray, params: GaussianParams) -> tuple[np.ndarray, list[tuple[Any, Conditioning]]]:
