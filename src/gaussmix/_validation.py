@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .core.structures import attribute_layout
 from .core.params import covariance_shape
 
 Rule = Callable[[Any], "str | None"]  # None when the value is valid, else a description of what is expected
@@ -290,7 +291,7 @@ def to_generator(random_state: Any) -> np.random.Generator:
 
 def check_init_arrays(owner: Any, n_features: int) -> dict[str, np.ndarray]:
     """The given ``weights_init``/``means_init``/``precisions_init`` as float64 arrays, checked for shape and values."""
-    k, d, kind = owner.n_components, n_features, owner.covariance_type
+    k, d, kind = owner.n_components, n_features, attribute_layout(owner.covariance_type)
     found: dict[str, np.ndarray] = {}
     expected_shapes = {
         "weights_init": (k,),

@@ -17,6 +17,10 @@ from .core.prior import ConjugatePrior, resolve_prior
 from .core.structures import ModelBasedMStep, attribute_layout, covariance_structure, in_layout
 
 
+#: With one component every model is one Gaussian, and mclust takes the prior of its family's general model.
+SINGLE_COMPONENT_PRIOR = {"spherical": "VII", "diag": "VVI", "tied": "VVV", "full": "VVV"}
+
+
 def check_prior(value: Any) -> str | None:
     """The 'prior' hyper-parameter rule: None, 'default' or a ConjugatePrior."""
     ok = value is None or (isinstance(value, str) and value == "default") or isinstance(value, ConjugatePrior)
@@ -39,6 +43,9 @@ def model_based_setup(model: Any, source: Any, accumulate: Callable) -> MStep | 
         mclust_name = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}.get(name, name)
         if source.n_features == 1 and mclust_name in ("EII", "VII"):
             mclust_name = "E" if mclust_name == "EII" else "V"
+        if model.n_components == 1:  # one component: mclust's single-Gaussian MAP steps (XII, XXI, XXX)
+            mclust_name = SINGLE_COMPONENT_PRIOR.get(structure.layout, mclust_name) if mclust_name not in (
+                "E", "V") else mclust_name
         settings = ConjugatePrior() if isinstance(prior, str) else prior
         terms = resolve_prior(settings, mclust_name, model.n_components, mean, np.atleast_2d(covariance),
                               structure.layout)

@@ -168,6 +168,27 @@ def criterion(table: Sequence[Mapping[str, Any]], ax: Any = None, name: str | No
     return ax
 
 
+def mclust_bic(table: Sequence[Mapping[str, Any]], ax: Any = None) -> Any:
+    """mclust's BIC plot: one line per covariance model, BIC with mclust's sign (2 log L − p log n, higher is
+    better) against the number of components, the best marked (rows as for :func:`criterion`)."""
+    rows = list(table)
+    if not rows:
+        raise ValueError("mclust_bic needs at least one row; the table is empty.")
+    ax = _axes(ax)
+    name = "mclust_name" if all("mclust_name" in r for r in rows) else "covariance_type"
+    for model in dict.fromkeys(str(r[name]) for r in rows):
+        points = sorted((int(r["n_components"]), -float(r["bic"])) for r in rows if r[name] == model)
+        ax.plot(*zip(*points), marker="o", label=model)
+    best = min(rows, key=lambda r: float(r["bic"]))
+    ax.scatter([best["n_components"]], [-float(best["bic"])], s=160, facecolors="none", edgecolors="black",
+               zorder=3, label=f"best: {best[name]},{best['n_components']}")
+    ax.set_xlabel("Number of components")
+    ax.xaxis.set_major_locator(_integer_ticks())
+    ax.set_ylabel("BIC (mclust's sign: higher is better)")
+    ax.legend(ncol=2, fontsize="small")
+    return ax
+
+
 # --- geometry -------------------------------------------------------------------------------------------------
 
 

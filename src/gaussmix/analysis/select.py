@@ -25,7 +25,8 @@ from .. import _validation as check
 from .._base import fitted_params
 from .._dispatch import mean_of_rows
 from ..core.estep import log_resp
-from ..core.params import COVARIANCE_TYPES, GaussianParams, n_parameters
+from ..core.params import COVARIANCE_TYPES, GaussianParams
+from ..core.structures import MCLUST_MODELS, MCLUST_UNIVARIATE, STRUCTURE_NAMES, covariance_structure
 from ..estimator import PARAMETER_RULES, GaussianMixture
 from ..exceptions import ConvergenceWarning, DataSourceError, DegenerateComponentWarning
 from ..executors.local import ChunkSource
@@ -65,7 +66,7 @@ class Candidate:
 
     @property
     def mclust_name(self) -> str:
-        return MCLUST_NAMES[self.covariance_type]
+        return MCLUST_NAMES.get(self.covariance_type, self.covariance_type)
 
     @property
     def eligible(self) -> bool:
@@ -103,14 +104,23 @@ class SelectionResult:
         """The table as a list of plain dicts (JSON-ready; ``pandas.DataFrame(result.to_dicts())`` makes a frame)."""
         return [c.as_dict() for c in self.table]
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, ax: Any = None, style: str = "gaussmix") -> Any:
         """Criterion against n_components, one line per covariance type, the best marked (needs matplotlib).
 
         Failed candidates and candidates at the variance floor are left out, so the marked best is ``best``.
+        ``style='mclust'`` draws mclust's BIC plot instead: one line per model, BIC with mclust's sign (higher
+        is better).
         """
         from ..plot import criterion as plot_criterion
+        from ..plot import mclust_bic
 
-        return plot_criterion([c.as_dict() for c in self.table if c.eligible], ax, name=self.criterion)
+        rows = [c.as_dict() for c in self.table if c.eligible]
+        return mclust_bic(rows, ax) if style == "mclust" else plot_criterion(rows, ax, name=self.criterion)
+
+    def bic_table(self) -> str:
+        """The BIC table in mclust's layout (``print(mclustBIC(X))``): one row per K, one column per model, BIC with
+        mclust's sign (2 log L − p log n, higher is better), NA where a fit failed or was not eligible."""
+        return format_mclust_table(self)
 
     def __str__(self) -> str:
         return format_table(self)
@@ -136,8 +146,9 @@ def select(
     X : array-like of shape (n_samples, n_features), path, ChunkSource or Dask collection
         Anything ``GaussianMixture.fit`` takes; data not in memory is streamed by every candidate.
     n_components : int or iterable of int, default=range(1, 10)
-    covariance_types : str or iterable of {'full', 'tied', 'diag', 'spherical'}, default=all four
-        mclust's VVV, EEE, VVI and VII.
+    covariance_types : str or iterable of str, default=('full', 'tied', 'diag', 'spherical')
+        Any covariance types GaussianMixture takes (scikit-learn's four are mclust's VVV, EEE, VVI and VII), or
+        'mclust' for mclust's 14 models (E and V for one feature), as ``mclustBIC`` fits them.
     criterion : {'bic', 'aic', 'icl'}, default='bic'
         Lower is better (mclust's BIC is the same number with the opposite sign).
     n_init, random_state : passed to every candidate (a Generator or RandomState draws one seed per candidate).
@@ -168,7 +179,7 @@ def select(
     2
     """
     ks = _check_components(n_components)
-    kinds = _check_types(covariance_types)
+    kinds = _check_types(covariance_types, rows_source(X).n_features)
     if criterion not in CRITERIA:
         raise ValueError(f"The 'criterion' parameter of select must be one of 'bic', 'aic', 'icl'; got {criterion!r}.")
     if not (isinstance(floor_factor, numbers.Real) and floor_factor >= 0):
@@ -198,7 +209,7 @@ def fit_candidate(model: GaussianMixture, X: Any, source: ChunkSource, sample_we
                   floor_factor: float = FLOOR_FACTOR) -> tuple[Candidate, GaussianMixture | None]:
     """Fit one unfitted candidate and score it over ``source`` (X checked, without weights); failures reported."""
     k, kind, d = model.n_components, model.covariance_type, source.n_features
-    n_params = n_parameters(k, d, kind)
+    n_params = covariance_structure(kind).n_parameters(k, d)
     start = time.perf_counter()
     try:
         model.fit(X, sample_weight=sample_weight)
@@ -231,7 +242,7 @@ def _in_threads(run: Any, jobs: list[Any], workers: int) -> list[Any]:
 def min_variance(covariances: Any, covariance_type: str) -> float:
     """The smallest variance of any component in any direction: the least eigenvalue for full and tied."""
     cov = np.asarray(covariances, dtype=np.float64)
-    if covariance_type in ("full", "tied"):
+    if covariance_type in ("full", "tied") or cov.ndim == 3:
         return float(np.min(np.linalg.eigvalsh(cov)))
     return float(np.min(cov))
 
@@ -295,6 +306,22 @@ def format_table(result: SelectionResult) -> str:
     return "\n".join(lines)
 
 
+def format_mclust_table(result: SelectionResult) -> str:
+    """BIC in mclust's layout and sign: K rows × model columns, 2 log L − p log n (higher is better)."""
+    models = list(dict.fromkeys(c.mclust_name for c in result.table))
+    ks = sorted({c.n_components for c in result.table})
+    value = {(c.n_components, c.mclust_name): -c.bic for c in result.table if c.eligible}
+    width = max(10, *(len(m) + 1 for m in models))
+    best = result.best
+    lines = [f"Bayesian Information Criterion (BIC), mclust's sign (higher is better); best: {best.mclust_name},"
+             f"{best.n_components} ({-best.bic:.5f})",
+             "   " + "".join(f"{m:>{width}}" for m in models)]
+    for k in ks:
+        cells = (f"{value[k, m]:>{width}.3f}" if (k, m) in value else f"{'NA':>{width}}" for m in models)
+        lines.append(f"{k:>3}" + "".join(cells))
+    return "\n".join(lines)
+
+
 def _likelihood_and_entropy(source: ChunkSource, params: GaussianParams,
                             sample_weight: Any) -> tuple[float, float, float]:
     """Total log-likelihood Σ w·log p(x), entropy −Σ w·Σ_k z log z, and Σ w: two passes over the rows."""
@@ -319,12 +346,15 @@ def _check_components(n_components: Any) -> tuple[int, ...]:
     return tuple(dict.fromkeys(int(v) for v in values))
 
 
-def _check_types(covariance_types: Any) -> tuple[str, ...]:
+def _check_types(covariance_types: Any, n_features: int) -> tuple[str, ...]:
+    if isinstance(covariance_types, str) and covariance_types == "mclust":
+        return MCLUST_UNIVARIATE if n_features == 1 else MCLUST_MODELS
     values = (covariance_types,) if isinstance(covariance_types, str) else tuple(covariance_types)
-    bad = [v for v in values if v not in COVARIANCE_TYPES]
+    bad = [v for v in values if v not in STRUCTURE_NAMES]
     if not values or bad:
-        raise ValueError(f"The 'covariance_types' parameter of select must hold some of 'full', 'tied', 'diag', "
-                         f"'spherical'; got {bad[0] if bad else covariance_types!r}.")
+        raise ValueError(f"The 'covariance_types' parameter of select must be 'mclust' or hold some of 'full', "
+                         f"'tied', 'diag', 'spherical' or mclust's model names (EII, ..., VVV, E, V); got "
+                         f"{bad[0] if bad else covariance_types!r}.")
     return tuple(dict.fromkeys(values))
 
 

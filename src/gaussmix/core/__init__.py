@@ -14,9 +14,11 @@ from .params import (
     n_parameters,
 )
 from .stats import SufficientStats
+from .structures import MCLUST_MODELS, CovarianceStructure, ModelBasedMStep, covariance_structure
 
 __all__ = [
-    "COVARIANCE_TYPES", "CovarianceType", "EMResult", "GaussianParams", "IterationReseed", "MStep", "MStepResult",
+    "COVARIANCE_TYPES", "CovarianceStructure", "CovarianceType", "MCLUST_MODELS", "ModelBasedMStep",
+    "covariance_structure", "EMResult", "GaussianParams", "IterationReseed", "MStep", "MStepResult",
     "MaximumLikelihood", "StepOutcome",
     "NotPositiveDefiniteError", "Reseed", "SufficientStats", "chunk_stats", "covariance_shape", "em_step", "estep_plan",
     "initial_params", "initial_stats", "kmeans_lloyd", "kmeans_plusplus", "log_gaussian_prob", "log_resp", "logsumexp",

@@ -159,8 +159,9 @@ def structured_params(stats: SufficientStats, structure: CovarianceStructure, re
     else:
         means = map_means(xbar, nk, prior)
         S, a = prior.augment(W, nk, xbar, layout)
-    if reg_covar:
-        S = S + reg_covar * a.reshape((-1,) + (1,) * (S.ndim - 1)) * _unit(layout, d, S.shape)
+    if reg_covar:  # a_k·reg added to each scatter: the tied scatter is the sum, so it takes Σ a_k
+        weight = np.sum(a, keepdims=True) if layout == "tied" else a
+        S = S + reg_covar * weight.reshape((-1,) + (1,) * (S.ndim - 1)) * _unit(layout, d, S.shape)
     prev_cov = None if previous is None else host(previous.covariances)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         cov = structure.update(d)(S, a, prev_cov)
