@@ -148,6 +148,6 @@ def impute_rows(X: np.ndarray, params: GaussianParams, rng: np.random.Generator 
         for k in np.unique(picks):
             chosen = rows[picks == k]
             mean = conditional_mean(cond, out[np.ix_(chosen, cond.given)], int(k))
-            chol = np.linalg.cholesky(cond.cond_cov[k] + 1e-300 * np.eye(cond.rest.size))
+            chol = np.linalg.cholesky(cond.cond_cov[k])
             out[np.ix_(chosen, cond.rest)] = mean + rng.standard_normal(mean.shape) @ chol.T
     return out
