@@ -88,15 +88,16 @@ class FileSource:
     def _checked(self, raw: np.ndarray, offset: int) -> Chunk:
         n_x = len(self._columns)
         X = np.ascontiguousarray(raw[:, :n_x], dtype=self.dtype)
-        # A finite sum proves every entry finite (NaN and inf propagate); the elementwise test runs only if not.
-        if not np.isfinite(X.sum()) and not (finite := np.isfinite(X) | (self.allow_nan & np.isnan(X))).all():
+        # A finite sum proves every entry finite (NaN and inf propagate); the elementwise tests run only if not.
+        all_finite = bool(np.isfinite(X.sum()))
+        if not all_finite and not (finite := np.isfinite(X) | (self.allow_nan & np.isnan(X))).all():
             i, k = (int(v) for v in np.argwhere(~finite)[0])
             what = "NaN" if np.isnan(X[i, k]) else "infinity"
             raise DataSourceError(
                 f"X contains {what} at row {offset + i}, "
                 f"column {column_label(self._names, self._columns[k])} of {self.path}."
             )
-        if self.allow_nan and (empty := np.isnan(X).all(axis=1)).any():
+        if self.allow_nan and not all_finite and (empty := np.isnan(X).all(axis=1)).any():
             raise DataSourceError(f"X has no observed value at row {offset + int(np.argmax(empty))} of {self.path}: "
                                   "every column is NaN. Drop the row; a mixture can say nothing about it.")
         if self._weight_column is None:
