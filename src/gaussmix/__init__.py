@@ -1,10 +1,11 @@
 """gaussmix: Gaussian mixture models by exact EM over sufficient statistics."""
 
 from ._version import __version__
-from .analysis import OutlierDetector, log_likelihood_ratio, map_adapt, select, uncertainty
+from .analysis import OutlierDetector, log_likelihood_ratio, map_adapt, select, summary, uncertainty
 from .bayesian import BayesianGaussianMixture
 from .core.conditional import ConditionalMixture
 from .core.params import GaussianParams
+from .core.prior import ConjugatePrior
 from .core.stats import SufficientStats
 from .estimator import GaussianMixture
 from .exceptions import (
@@ -21,6 +22,7 @@ from .supervised import GaussianMixtureClassifier, GaussianMixtureRegressor
 
 __all__ = [
     "BayesianGaussianMixture",
+    "ConjugatePrior",
     "ConditionalMixture",
     "ConvergenceWarning",
     "DataSourceError",
@@ -38,6 +40,7 @@ __all__ = [
     "map_adapt",
     "open_data",
     "select",
+    "summary",
     "uncertainty",
     "write_predictions",
     "__version__",

@@ -11,6 +11,7 @@ from ._base import check_fitted, fitted_params
 from .core.em import EMResult
 from .core.namespace import to_numpy
 from .core.params import GaussianParams
+from .core.structures import in_layout, sklearn_type_of
 
 if TYPE_CHECKING:  # _mixture imports this module
     from ._mixture import MixtureBase
@@ -37,6 +38,12 @@ def to_sklearn(model: Any) -> Any:
     True
     """
     fitted = fitted_params(model, "convert")
+    structure_name = getattr(model, "_fitted_covariance_type", fitted.covariance_type)
+    sklearn_layout = sklearn_type_of(structure_name)
+    if sklearn_layout is None:
+        raise ValueError(f"covariance_type {structure_name!r} is an mclust model scikit-learn does not have; only 'VVV', "
+                         "'EEE', 'VVI' and 'VII' (scikit-learn's 'full', 'tied', 'diag', 'spherical') convert.")
+    fitted = in_layout(fitted, sklearn_layout)
     target = getattr(mixture, type(model).__name__)
     params = {name: getattr(model, name) for name in target._get_param_names()}
     params["n_components"], params["covariance_type"] = fitted.n_components, fitted.covariance_type
@@ -46,6 +53,12 @@ def to_sklearn(model: Any) -> Any:
     for name, value in vars(model).items():
         if name.endswith("_") and not name.startswith("_") and name not in GAUSSMIX_ONLY:
             setattr(est, name, _host_copy(value))
+    if structure_name != sklearn_layout:  # an mclust name: its (K, D, D) attributes in scikit-learn's layout
+        host = fitted.to_numpy()
+        dtype = np.asarray(_host_copy(model.means_)).dtype
+        est.covariances_ = host.covariances.astype(dtype)
+        est.precisions_cholesky_ = host.precisions_cholesky.astype(dtype)
+        est.precisions_ = host.precisions.astype(dtype)
     return est
 
 

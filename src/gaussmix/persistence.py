@@ -8,6 +8,7 @@ record (``n_iter_``, ``converged_``, ``lower_bound_``, ``lower_bounds_``, ``rese
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from .core.em import EMResult, IterationReseed
 from .core.mstep import Reseed
 from .core.namespace import to_numpy
 from .core.params import GaussianParams
+from .core.prior import ConjugatePrior
 from .exceptions import ModelFileError
 from .io.model_file import load_model, save_model
 
@@ -94,6 +96,9 @@ def _split_hyper_parameters(params: dict[str, Any]) -> tuple[dict[str, Any], dic
     for name, value in params.items():
         if name in ARRAY_PARAMETERS and value is not None and np.ndim(value) > 0:
             arrays[name] = np.asarray(value, dtype=np.float64)
+        elif name == "prior" and isinstance(value, ConjugatePrior):  # a value of numbers: stored as a JSON object
+            hyper[name] = {field: None if v is None else np.asarray(v, dtype=np.float64).tolist()
+                           for field, v in asdict(value).items()}
         elif name == "random_state" and not (value is None or isinstance(value, (int, np.integer))):
             hyper[name] = None
             notes.append(f"random_state was a {type(value).__name__}, which cannot be stored; saved as None.")
@@ -124,6 +129,8 @@ def _rebuild(params: GaussianParams, metadata: dict[str, Any], arrays: dict[str,
     for name in ARRAY_PARAMETERS:
         if name in arrays:
             hyper[name] = arrays[name]
+    if isinstance(hyper.get("prior"), dict):
+        hyper["prior"] = ConjugatePrior(**hyper["prior"])
     info = metadata["fit_info"]
     lower_bound = info.get("lower_bound")
     names = metadata.get("feature_names")

@@ -13,6 +13,7 @@ import typer
 from ..analysis import OutlierDetector, select
 from ..analysis.outliers import conformal_p_values
 from ..analysis.select import candidate_note
+from ..core.structures import MCLUST_MODELS, STRUCTURE_NAMES
 from ..io.atomic import refuse_overwriting
 from ..io.writers import open_writer
 from . import data, figures, progress, render
@@ -48,13 +49,14 @@ def parse_components(text: str) -> list[int]:
 
 
 def parse_types(text: str) -> list[str]:
-    """'full,diag' -> ['full', 'diag'], each checked."""
+    """'full,diag' -> ['full', 'diag'], each checked; 'mclust' -> mclust's 14 models (any name may mix in)."""
     kinds = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [t for t in kinds if t not in COVARIANCE_TYPES]
+    kinds = [m for t in kinds for m in (MCLUST_MODELS if t == "mclust" else (t,))]
+    unknown = [t for t in kinds if t not in STRUCTURE_NAMES]
     if not kinds or unknown:
-        raise typer.BadParameter(f"'{text}': each covariance type must be one of {', '.join(COVARIANCE_TYPES)}.",
-                                 param_hint="'--covariance-types'")
-    return kinds
+        raise typer.BadParameter(f"'{text}': each covariance type must be 'mclust' or one of "
+                                 f"{', '.join(STRUCTURE_NAMES)}.", param_hint="'--covariance-types'")
+    return list(dict.fromkeys(kinds))
 
 
 def checked_by(parse: Callable[[str], Any]) -> Callable[[str], str]:
@@ -90,7 +92,8 @@ Components = Annotated[str, typer.Option(
     help="Numbers of components to try: a range '1-6' or a list '2,3,5'.")]
 CovarianceTypes = Annotated[str, typer.Option(
     "--covariance-types", "-t", callback=checked_by(parse_types),
-    help="Covariance types to try, comma-separated (mclust: full=VVV, tied=EEE, diag=VVI, spherical=VII).")]
+    help="Covariance types to try, comma-separated: full, tied, diag, spherical (mclust's VVV, EEE, VVI, VII), "
+         "mclust's model names (EII, ..., VVV), or 'mclust' for all 14.")]
 Criterion = Annotated[Literal["bic", "aic", "icl"], typer.Option(
     "--criterion", help="Lower is better (mclust's BIC is the same number with the opposite sign).")]
 NInit = Annotated[int, typer.Option("--n-init", min=1, help="Initialisations per candidate; the best is kept.")]
@@ -167,6 +170,8 @@ def print_selection(result: Any) -> None:
                       "yes" if c.converged else "no", str(c.n_iter), f"{c.seconds:.2f}", note,
                       style="bold" if i == result.best_index else None)
     render.stdout().print(table)
+    if any(c.covariance_type in MCLUST_MODELS for c in result.table):
+        render.stdout().print(result.bic_table(), markup=False, highlight=False, soft_wrap=True)
 
 
 def outliers_command(

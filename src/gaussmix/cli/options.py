@@ -52,5 +52,6 @@ ChunkRows = Annotated[int | None, typer.Option(
     "--chunk-rows", min=1, help="Rows read per block (default: about 8 MB of data).", show_default=False)]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout (no tables, no progress).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but warnings and errors.")]
-CovarianceType = Annotated[Literal["full", "tied", "diag", "spherical"], typer.Option(
-    "--covariance-type", "-t", help="Covariance of each component.")]
+CovarianceType = Annotated[Literal["full", "tied", "diag", "spherical", "EII", "VII", "EEI", "VEI", "EVI", "VVI",
+                                   "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV", "E", "V"], typer.Option(
+    "--covariance-type", "-t", help="Covariance of each component: scikit-learn's four types or mclust's models.")]

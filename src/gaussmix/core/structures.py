@@ -98,6 +98,13 @@ def attribute_layout(name: str) -> str:
     return name if name in COVARIANCE_TYPES else "full"
 
 
+def sklearn_type_of(name: str) -> str | None:
+    """scikit-learn's covariance_type for a structure that has one (its four, VVV, EEE, VVI, VII), else None."""
+    if name in COVARIANCE_TYPES:
+        return name
+    return {model: kind for kind, model in SKLEARN_EQUIVALENTS.items()}.get(name)
+
+
 def in_layout(params: GaussianParams, layout: str) -> GaussianParams:
     """The same mixture with covariances in ``layout`` (full → diag takes the diagonals: exact for a model whose
     covariances are diagonal, which is when it is asked)."""
