@@ -28,10 +28,23 @@ for (i in seq(2, length(args))) {
                                             prior = if (use_prior) priorControl() else NULL)),
                     error = function(e) NULL)
     ok <- !is.null(fit)
-    cat(sprintf('%s{"model": "%s", "k": %d, "prior": %s, "loglik": %s, "df": %s, "bic": %s}',
+    # mclust reports the log-likelihood of its last E-step; the one of the parameters it returns can differ
+    at_params <- if (ok) sum(log(dens(data = X, modelName = fit$modelName, parameters = fit$parameters))) else NA
+    # mclust stops at a relative change of 1e-5; run its own EM on from its answer to a change of 1e-11, so the
+    # reference is the optimum mclust's start leads to (for a prior, the MAP fit's log-likelihood)
+    converged <- NA
+    if (ok) {
+      more <- tryCatch(me(X, modelName = fit$modelName, z = fit$z, prior = if (use_prior) priorControl() else NULL,
+                          control = emControl(tol = c(1e-11, 1e-11), itmax = c(1e5, 1e5)), warn = FALSE),
+                       error = function(e) NULL)
+      if (!is.null(more) && is.finite(more$loglik) && is.null(attr(more, "WARNING")))
+        converged <- sum(log(dens(data = X, modelName = more$modelName, parameters = more$parameters)))
+    }
+    cat(sprintf(paste0('%s{"model": "%s", "k": %d, "prior": %s, "loglik": %s, "loglik_at_params": %s, ',
+                       '"loglik_converged": %s, "df": %s, "bic": %s}'),
                 if (first) "" else ", ", m, k, if (use_prior) "true" else "false",
-                if (ok) num(fit$loglik) else "null", num(nMclustParams(m, ncol(X), k)),
-                if (ok) num(fit$bic) else "null"), file = out)
+                if (ok) num(fit$loglik) else "null", num(at_params), num(converged),
+                num(nMclustParams(m, ncol(X), k)), if (ok) num(fit$bic) else "null"), file = out)
     first <- FALSE
   }
   bic <- mclustBIC(X, G = 1:9, modelNames = models, verbose = FALSE)

@@ -139,23 +139,24 @@ def resolve_prior(prior: ConjugatePrior, model: str, n_components: int, data_mea
 
 def _counts(model: str, family: str, k: int, d: int, dof: float, scale: Any) -> tuple[float, Any]:
     """(c, P): the prior's count and scale per component, as mclust 6's MAP steps take them (checked against its
-    ``mstep`` to 1e-8). A prior on a parameter shared by the K components is counted once (1/K per component)."""
+    ``me``, its EM, to 1e-8; its ``mstep`` differs for EEI, EVI and EEV, and mclust fits with ``me``). A prior on a parameter shared by the K components is counted once (1/K per component)."""
     counts = {
         "V": 1.0 + (dof + 2.0) / d, "VII": 1.0 + (dof + 2.0) / d,  # inverse gamma on σ², D/2 from each mean
         "E": 1.0 + (dof + 2.0) / (k * d), "EII": 1.0 + (dof + 2.0) / (k * d),
-        "EEI": 1.0 + (dof + 2.0) / k, "VVI": dof + 3.0,  # inverse gamma per variance
-        "VEI": (dof + 3.0) / d, "EVI": 1.0 + (dof + 2.0) / k,
+        "EEI": (dof + 2.0) / k, "VVI": dof + 3.0,  # inverse gamma per variance (EEI: as mclust's EM, me(),
+        # takes it; its mstep() adds 1 per component)
+        "VEI": (dof + 3.0) / d, "EVI": (dof + 2.0) / k,
         "EEE": 1.0 + (dof + d + 1.0) / k, "VVV": dof + d + 2.0,  # inverse Wishart, normal means
-        "EEV": (dof + d + 1.0) / k, "VEV": 0.0,
+        "EEV": (dof + d + 2.0) / k, "VEV": 0.0,
     }
     spread = k if model in ("E", "EII", "EEI", "EEE") else 1
     return counts[model], scale / spread
 
 
-#: Models whose MAP scatter leaves out the means' shrinkage term B_k (mclust's EEV step does).
-NO_SHRINKAGE_SCATTER = ("EEV",)
-#: Models whose MAP step keeps the maximum-likelihood means x̄_k (mclust's EEI and EEV steps do).
-UNSHRUNK_MEANS = ("EEI", "EEV")
+#: Models whose MAP scatter leaves out the means' shrinkage term B_k (none in mclust's EM; its EEV mstep() does).
+NO_SHRINKAGE_SCATTER: tuple[str, ...] = ()
+#: Models whose MAP step keeps the maximum-likelihood means x̄_k (mclust's EEI step does).
+UNSHRUNK_MEANS = ("EEI",)
 
 
 def _in_layout(share: Any, layout: str, family: str, d: int) -> np.ndarray:
