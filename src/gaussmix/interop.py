@@ -41,8 +41,8 @@ def to_sklearn(model: Any) -> Any:
     structure_name = getattr(model, "_fitted_covariance_type", fitted.covariance_type)
     sklearn_layout = sklearn_type_of(structure_name)
     if sklearn_layout is None:
-        raise ValueError(f"covariance_type {structure_name!r} is an mclust model scikit-learn does not have; only 'VVV', "
-                         "'EEE', 'VVI' and 'VII' (scikit-learn's 'full', 'tied', 'diag', 'spherical') convert.")
+        raise ValueError(f"covariance_type {structure_name!r} is an mclust model scikit-learn does not have; only "
+                         "'VVV', 'EEE', 'VVI' and 'VII' (scikit-learn's 'full', 'tied', 'diag', 'spherical') convert.")
     fitted = in_layout(fitted, sklearn_layout)
     target = getattr(mixture, type(model).__name__)
     params = {name: getattr(model, name) for name in target._get_param_names()}

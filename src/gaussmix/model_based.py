@@ -16,7 +16,6 @@ from .core.params import GaussianParams
 from .core.prior import ConjugatePrior, resolve_prior
 from .core.structures import ModelBasedMStep, attribute_layout, covariance_structure, in_layout
 
-
 #: With one component every model is one Gaussian, and mclust takes the prior of its family's general model.
 SINGLE_COMPONENT_PRIOR = {"spherical": "VII", "diag": "VVI", "tied": "VVV", "full": "VVV"}
 

@@ -8,8 +8,8 @@ record (``n_iter_``, ``converged_``, ``lower_bound_``, ``lower_bounds_``, ``rese
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

@@ -10,7 +10,8 @@ import pytest
 from scipy.special import logsumexp
 
 from gaussmix import ConvergenceWarning, DegenerateComponentWarning, GaussianMixture, select, uncertainty
-from gaussmix.analysis.select import MCLUST_NAMES, n_parameters
+from gaussmix.analysis.select import MCLUST_NAMES
+from gaussmix.core.params import n_parameters
 from scipy_reference import weighted_log_densities
 
 
@@ -187,7 +188,7 @@ def test_plot_draws_one_curve_per_type_and_marks_the_best(faithful):
 
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"criterion": "hqic"}, ValueError, "'criterion' parameter of select"),
-    ({"covariance_types": ["full", "VVV"]}, ValueError, "got 'VVV'"),
+    ({"covariance_types": ["full", "VVX"]}, ValueError, "got 'VVX'"),
     ({"n_components": []}, ValueError, "'n_components' parameter of select"),
     ({"n_components": [2, 0]}, ValueError, "got 0"),
     ({"n_jobs": 0}, ValueError, "'n_jobs' parameter of select"),

@@ -80,7 +80,7 @@ def test_outliers_without_calibration_flags_the_contamination_share(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["select", "DATA", "-k", "3-1"], "'--n-components'"),
-    (["select", "DATA", "-t", "full,VVV"], "'--covariance-types'"),
+    (["select", "DATA", "-t", "full,VVX"], "'--covariance-types'"),
     (["outliers", "DATA", "-o", "s.csv", "--fpr", "1.5"], "'--fpr'"),
     (["outliers", "DATA", "-o", "s.csv", "--contamination", "0"], "'--contamination'"),
 ])

@@ -29,7 +29,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
     contamination : float in (0, 0.5], default=0.1
         Expected fraction of outliers in the training data; sets ``offset_``.
     covariance_type, tol, reg_covar, max_iter, n_init, init_params, weights_init, means_init, precisions_init, \
-random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_size, missing
+random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_size, prior, missing
         As in :class:`gaussmix.GaussianMixture`, which is fitted with them.
 
     Attributes
@@ -65,7 +65,8 @@ random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_siz
         tol: float = 1e-3, reg_covar: float = 1e-6, max_iter: int = 100, n_init: int = 1,
         init_params: str = "kmeans", weights_init: Any = None, means_init: Any = None, precisions_init: Any = None,
         random_state: Any = None, warm_start: bool = False, verbose: int = 0, verbose_interval: int = 10,
-        chunk_rows: int | None = None, init_sample_size: int | None = None, missing: str = "error",
+        chunk_rows: int | None = None, init_sample_size: int | None = None, prior: Any = None,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.contamination = contamination
@@ -84,6 +85,7 @@ random_state, warm_start, verbose, verbose_interval, chunk_rows, init_sample_siz
         self.verbose_interval = verbose_interval
         self.chunk_rows = chunk_rows
         self.init_sample_size = init_sample_size
+        self.prior = prior
         self.missing = missing
 
     def __sklearn_is_fitted__(self) -> bool:

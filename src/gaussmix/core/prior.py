@@ -56,8 +56,6 @@ class PriorTerms:
                 B = np.sum(B, axis=0, keepdims=True)
         k = nk.shape[0]
         share = self.share * (k if layout == "tied" else 1)  # the tied scatter is already summed over k
-        if self.model in NO_SHRINKAGE_SCATTER:
-            B = np.zeros_like(W)
         return W + B + share, nk + self.count
 
 
@@ -74,8 +72,6 @@ def log_prior(params: GaussianParams, prior: PriorTerms) -> float:
     cov = np.asarray(params.covariances, dtype=np.float64)
     diff = np.asarray(params.means, dtype=np.float64) - prior.mean
     k, d = diff.shape
-    if prior.model in NO_SHRINKAGE_SCATTER:  # no prior on the means: no quadratic term
-        diff = np.zeros_like(diff)
     if layout == "spherical":
         log_det = d * np.log(cov)
         quad = (prior.share + prior.shrinkage * np.sum(diff * diff, axis=1)) / cov
@@ -138,8 +134,9 @@ def resolve_prior(prior: ConjugatePrior, model: str, n_components: int, data_mea
 
 
 def _counts(model: str, family: str, k: int, d: int, dof: float, scale: Any) -> tuple[float, Any]:
-    """(c, P): the prior's count and scale per component, as mclust 6's MAP steps take them (checked against its
-    ``me``, its EM, to 1e-8; its ``mstep`` differs for EEI, EVI and EEV, and mclust fits with ``me``). A prior on a parameter shared by the K components is counted once (1/K per component)."""
+    """(c, P): the prior's count and scale per component, as mclust 6's EM (``me``) takes them, checked to 1e-8
+    (its ``mstep`` differs for EEI, EVI and EEV; mclust fits with ``me``). A prior on a parameter shared by the K
+    components is counted once (1/K per component)."""
     counts = {
         "V": 1.0 + (dof + 2.0) / d, "VII": 1.0 + (dof + 2.0) / d,  # inverse gamma on σ², D/2 from each mean
         "E": 1.0 + (dof + 2.0) / (k * d), "EII": 1.0 + (dof + 2.0) / (k * d),
@@ -153,8 +150,6 @@ def _counts(model: str, family: str, k: int, d: int, dof: float, scale: Any) -> 
     return counts[model], scale / spread
 
 
-#: Models whose MAP scatter leaves out the means' shrinkage term B_k (none in mclust's EM; its EEV mstep() does).
-NO_SHRINKAGE_SCATTER: tuple[str, ...] = ()
 #: Models whose MAP step keeps the maximum-likelihood means x̄_k (mclust's EEI step does).
 UNSHRUNK_MEANS = ("EEI",)
 
