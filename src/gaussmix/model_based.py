@@ -10,7 +10,7 @@ import numpy as np
 
 from .bayesian import data_moments
 from .core.em import MStep
-from .core.hierarchical import hc_stats
+from .core.hierarchical import hc_rows, hc_stats, hc_tree
 from .core.init import initial_stats
 from .core.params import GaussianParams
 from .core.prior import ConjugatePrior, resolve_prior
@@ -72,6 +72,26 @@ def model_based_start(model: Any, plan: dict[str, np.ndarray], X: Any, weight: A
         params = GaussianParams(plan.get("weights", params.weights), plan.get("means", params.means),
                                 params.covariances, params.precisions_cholesky, params.covariance_type)
     return params
+
+
+def shared_hc_tree(X: Any, sample_weight: Any, rng: np.random.Generator,
+                   max_rows: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """One agglomeration (rows it saw, merges) for every candidate of a selection, as mclust shares one tree."""
+    host = np.asarray(X, dtype=np.float64)
+    rows = hc_rows(host.shape[0], sample_weight, rng, max_rows)
+    return rows, hc_tree(host[rows])
+
+
+def hc_initial_arrays(n_components: int, covariance_type: str, X: Any, sample_weight: Any,
+                      tree: tuple[np.ndarray, np.ndarray], reg_covar: float) -> dict[str, np.ndarray]:
+    """``weights_init``, ``means_init`` and ``precisions_init`` of the shared tree cut at K, through the model's
+    maximum-likelihood M-step: a candidate's hc start without agglomerating again."""
+    structure = covariance_structure(covariance_type)
+    stats = hc_stats(X, n_components, np.random.default_rng(0), structure.layout, sample_weight=sample_weight,
+                     tree=tree)
+    params = in_layout(ModelBasedMStep(structure, reg_covar)(stats, None).state,
+                       attribute_layout(covariance_type))
+    return {"weights_init": params.weights, "means_init": params.means, "precisions_init": params.precisions}
 
 
 def state_attributes(covariance_type: str, state: GaussianParams) -> GaussianParams:

@@ -30,6 +30,7 @@ from ..core.structures import MCLUST_MODELS, MCLUST_UNIVARIATE, STRUCTURE_NAMES,
 from ..estimator import PARAMETER_RULES, GaussianMixture
 from ..exceptions import ConvergenceWarning, DataSourceError, DegenerateComponentWarning
 from ..executors.local import ChunkSource
+from ..model_based import hc_initial_arrays, shared_hc_tree
 from ._rows import rows_source
 
 CRITERIA = ("bic", "aic", "icl")
@@ -189,9 +190,12 @@ def select(
     seeds = _seeds(random_state, len(ks) * len(kinds))
     jobs = [(k, kind, seeds[i]) for i, (kind, k) in enumerate((kind, k) for kind in kinds for k in ks)]
 
+    tree = _shared_tree(X, sample_weight, params, random_state)
+
     def run(job: tuple[int, str, Any]) -> tuple[Candidate, GaussianMixture | None]:
         k, kind, seed = job
-        model = GaussianMixture(k, covariance_type=kind, n_init=n_init, random_state=seed, **params)
+        start = {} if tree is None else _hc_start(k, kind, X, sample_weight, tree, params.get("reg_covar", 1e-6))
+        model = GaussianMixture(k, covariance_type=kind, n_init=n_init, random_state=seed, **params, **start)
         return fit_candidate(model, X, source, sample_weight, floor_factor)
 
     workers = _workers(n_jobs, len(jobs))
@@ -203,6 +207,23 @@ def select(
     best = best_index(table, criterion)
     _warn_about(table, best, floor_factor)
     return SelectionResult(table, tuple(m for _, m in rows), criterion, best, float(floor_factor))
+
+
+def _shared_tree(X: Any, sample_weight: Any, params: dict[str, Any], random_state: Any) -> Any:
+    """With ``init_params='hc'`` on in-memory rows, one agglomeration serves every candidate (mclust's way)."""
+    if params.get("init_params") != "hc" or not isinstance(X, np.ndarray) or X.ndim != 2:
+        return None
+    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return shared_hc_tree(X, weight, check.to_generator(random_state), params.get("init_sample_size"))
+
+
+def _hc_start(k: int, kind: str, X: Any, sample_weight: Any, tree: Any, reg_covar: float) -> dict[str, Any]:
+    """The candidate's start from the shared tree; none where its groups are singular (the candidate's own fit
+    then meets the same groups and reports the failure in its row)."""
+    try:
+        return hc_initial_arrays(k, kind, X, sample_weight, tree, reg_covar)
+    except ValueError:
+        return {}
 
 
 def fit_candidate(model: GaussianMixture, X: Any, source: ChunkSource, sample_weight: Any,
