@@ -19,6 +19,16 @@ def log_gaussian_prob(X: Any, params: GaussianParams) -> Any:
     Every squared Mahalanobis distance is formed from centred differences (x − mean) or, for diag/spherical,
     from data centred on the mean of the means, so that data far from the origin loses no digits. A distance
     that overflows (a row beyond ~1e154, or ~1e19 in float32) gives -inf, never NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import log_gaussian_prob
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[0.0], [2.0]]),
+    ...                                          np.array([1.0, 1.0]), "spherical")
+    >>> log_gaussian_prob(np.array([[0.0]]), params).round(3)
+    array([[-0.919, -2.919]])
     """
     if params.covariance_type in ("full", "tied"):
         return centred_log_gaussian_prob(X, params)
@@ -73,7 +83,18 @@ def _log_gaussian(xp: Any, maha: Any, prec_chol: Any, params: GaussianParams) ->
 
 
 def weighted_log_prob(X: Any, params: GaussianParams) -> Any:
-    """log(weight_k) + log N(x_i | k), shape (n_samples, n_components); -inf for zero-weight components."""
+    """log(weight_k) + log N(x_i | k), shape (n_samples, n_components); -inf for zero-weight components.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import weighted_log_prob
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[0.0], [2.0]]),
+    ...                                          np.array([1.0, 1.0]), "spherical")
+    >>> weighted_log_prob(np.array([[0.0]]), params).round(3)
+    array([[-1.612, -3.612]])
+    """
     return log_gaussian_prob(X, params) + log_weights(X, params)
 
 
@@ -85,7 +106,15 @@ def log_weights(X: Any, params: GaussianParams) -> Any:
 
 
 def logsumexp(a: Any, axis: int = 1) -> Any:
-    """log Σ exp(a) along ``axis`` without overflow; rows of all -inf give -inf, not NaN."""
+    """log Σ exp(a) along ``axis`` without overflow; rows of all -inf give -inf, not NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core import logsumexp
+    >>> logsumexp(np.array([[0.0, 0.0], [1000.0, 1000.0], [-np.inf, -np.inf]])).round(4).tolist()
+    [0.6931, 1000.6931, -inf]
+    """
     xp = array_namespace(a)
     peak = xp.max(a, axis=axis, keepdims=True)
     peak = xp.where(xp.isfinite(peak), peak, xp.zeros_like(peak))

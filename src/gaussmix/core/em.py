@@ -21,7 +21,16 @@ Accumulate = Callable[[GaussianParams], SufficientStats]
 
 @dataclass(frozen=True, slots=True)
 class IterationReseed:
-    """A re-seed that happened in the M-step of iteration ``n_iter``."""
+    """A re-seed that happened in the M-step of iteration ``n_iter``.
+
+    Examples
+    --------
+    Found in :attr:`EMResult.reseeds`, one per component re-seeded during a run:
+
+    >>> from gaussmix.core import IterationReseed, Reseed
+    >>> IterationReseed(7, Reseed(component=2, row=88, reason="empty"))
+    IterationReseed(n_iter=7, reseed=Reseed(component=2, row=88, reason='empty'))
+    """
 
     n_iter: int
     reseed: Reseed
@@ -33,6 +42,19 @@ class StepOutcome:
 
     ``bound_scale`` turns the bound into a per-row value for the ``tol`` test: 1 for a mean log-likelihood, the
     weighted row count for a summed bound such as the variational ELBO.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import MaximumLikelihood, chunk_stats, em_step
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[1.0], [9.0]]),
+    ...                                          np.array([1.0, 1.0]), "spherical")
+    >>> outcome, stats = em_step(lambda p: chunk_stats(X, p), params, MaximumLikelihood(reg_covar=1e-6))
+    >>> outcome.state.means, outcome.reseeds
+    (array([[ 0.5],
+           [10.5]]), ())
     """
 
     state: Any
@@ -42,7 +64,17 @@ class StepOutcome:
 
 
 class MStep(Protocol):
-    """What EM needs of a model family: the parameters its E-step runs on, and the update from statistics."""
+    """What EM needs of a model family: the parameters its E-step runs on, and the update from statistics.
+
+    Examples
+    --------
+    :class:`MaximumLikelihood` is one; the variational Bayesian and the mclust models' M-steps are others:
+
+    >>> from gaussmix.core import MaximumLikelihood
+    >>> m_step = MaximumLikelihood(reg_covar=1e-6)
+    >>> callable(m_step) and callable(m_step.e_step_params)
+    True
+    """
 
     def e_step_params(self, state: Any) -> GaussianParams: ...
 
@@ -51,7 +83,20 @@ class MStep(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class MaximumLikelihood:
-    """The maximum-likelihood M-step; the state is the GaussianParams, the bound the mean log-likelihood."""
+    """The maximum-likelihood M-step; the state is the GaussianParams, the bound the mean log-likelihood.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import MaximumLikelihood, chunk_stats
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[1.0], [9.0]]),
+    ...                                          np.array([1.0, 1.0]), "spherical")
+    >>> m_step = MaximumLikelihood(reg_covar=1e-6)
+    >>> m_step(chunk_stats(X, params), params).state.weights
+    array([0.5, 0.5])
+    """
 
     reg_covar: float
 
@@ -71,6 +116,18 @@ class EMResult:
     the mean log-likelihood for maximum likelihood, the ELBO for variational fits); ``params`` is the state after
     it (GaussianParams, or a variational posterior). ``interrupted`` is True when a KeyboardInterrupt stopped the
     run: ``params`` is then the state of the last completed iteration.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import MaximumLikelihood, chunk_stats, run_em
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> params0 = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[1.0], [9.0]]),
+    ...                                           np.array([1.0, 1.0]), "spherical")
+    >>> result = run_em(lambda p: chunk_stats(X, p), params0, m_step=MaximumLikelihood(1e-6), tol=1e-8, max_iter=50)
+    >>> result.converged, result.n_iter, result.reseeds, len(result.lower_bounds) == result.n_iter
+    (True, 3, (), True)
     """
 
     params: Any
@@ -83,7 +140,20 @@ class EMResult:
 
 
 def em_step(accumulate: Accumulate, state: Any, m_step: MStep) -> tuple[StepOutcome, SufficientStats]:
-    """One EM iteration: one pass over the data (E-step and sum), then the M-step."""
+    """One EM iteration: one pass over the data (E-step and sum), then the M-step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import MaximumLikelihood, chunk_stats, em_step
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[1.0], [9.0]]),
+    ...                                          np.array([1.0, 1.0]), "spherical")
+    >>> outcome, stats = em_step(lambda p: chunk_stats(X, p), params, MaximumLikelihood(reg_covar=1e-6))
+    >>> outcome.state.means.ravel(), float(stats.n)
+    (array([ 0.5, 10.5]), 4.0)
+    """
     stats = accumulate(m_step.e_step_params(state))
     return m_step(stats, state), stats
 
@@ -103,6 +173,25 @@ def run_em(
     An iteration that re-seeds a component never counts as converged. ``lower_bound0`` is the bound to compare the
     first iteration against (the previous fit's, for warm starts). A KeyboardInterrupt ends the run early and is
     reported in the result rather than raised, so the caller keeps the best parameters so far.
+
+    Examples
+    --------
+    The data pass is any function from parameters to summed statistics; here, two blocks of an array:
+
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import MaximumLikelihood, chunk_stats, run_em
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal(5, 1, (100, 2))])
+    >>> def accumulate(params):
+    ...     return chunk_stats(X[:120], params) + chunk_stats(X[120:], params, row_offset=120)
+    >>> params0 = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[1.0, 1.0], [4.0, 4.0]]),
+    ...                                           np.ones((2, 2)), "diag")
+    >>> result = run_em(accumulate, params0, m_step=MaximumLikelihood(reg_covar=1e-6), tol=1e-6, max_iter=100,
+    ...                 on_iteration=lambda n_iter, bound: None)
+    >>> result.converged, result.params.means.round(1)
+    (True, array([[-0.1,  0.1],
+           [ 4.9,  4.9]]))
     """
     state, lower_bound = state0, lower_bound0
     lower_bounds: list[float] = []

@@ -22,6 +22,19 @@ def estep_plan(params: GaussianParams, dtype: Any) -> DensityPlan | None:
 
     A ``fast_estep.DensityPlan`` for float32/float64 NumPy rows; None for other dtypes and namespaces (torch),
     whose reference path needs none. A plan is a value: prepare a new one whenever the parameters change.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import chunk_stats, estep_plan
+    >>> params = GaussianParams.from_covariances(np.array([1.0]), np.zeros((1, 2)), np.ones((1, 2)), "diag")
+    >>> plan = estep_plan(params, np.float64)      # once per pass ...
+    >>> blocks = np.random.default_rng(0).normal(size=(3, 10, 2))
+    >>> total = sum((chunk_stats(b, params, plan=plan) for b in blocks[1:]),
+    ...             chunk_stats(blocks[0], params, plan=plan))
+    >>> float(total.n)                              # ... shared by every block
+    30.0
     """
     try:
         dtype = np.dtype(dtype)
@@ -39,6 +52,18 @@ def log_resp(X: Any, params: GaussianParams, plan: DensityPlan | None = None) ->
     ``plan`` is ``estep_plan(params, X.dtype)`` when the caller maps many blocks (computed here when None). A row
     too far from every component to represent scores -inf and is shared equally by the non-zero-weight components.
     Rows with NaN are scored on their observed coordinates (``missing``); the other rows take the path above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import log_resp
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[0.0], [2.0]]),
+    ...                                          np.array([1.0, 1.0]), "spherical")
+    >>> log_prob, log_resp_ = log_resp(np.array([[1.0], [2.0]]), params)
+    >>> np.exp(log_resp_).round(3)
+    array([[0.5  , 0.5  ],
+           [0.119, 0.881]])
     """
     missing = nan_rows(X)
     if missing is not None:
@@ -73,6 +98,24 @@ def chunk_stats(
     ``plan`` is ``estep_plan(params, X.dtype)``, prepared once per pass by the executor (computed here when None).
     NaN marks a missing value: such rows add their expected statistics (``missing.missing_chunk_stats``), and
     the rows without NaN take the path above, unchanged.
+
+    Examples
+    --------
+    Statistics of any split of the rows add up to those of the whole:
+
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import chunk_stats
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal(5, 1, (100, 2))])
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[0.0, 0.0], [5.0, 5.0]]),
+    ...                                          np.ones((2, 2)), "diag")
+    >>> whole = chunk_stats(X, params)
+    >>> halves = chunk_stats(X[:50], params) + chunk_stats(X[50:], params, row_offset=50)
+    >>> float(whole.n), whole.resp_sum.round(1)
+    (200.0, array([100., 100.]))
+    >>> bool(np.allclose(halves.second, whole.second))
+    True
     """
     missing = nan_rows(X)
     if missing is not None:
@@ -150,6 +193,17 @@ def resp_stats(
 
     The log-likelihood and worst rows are left empty; this is the part of the E-step that hard (k-means) or
     random initialisations share. Accumulates in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core import params_from_stats, resp_stats
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> resp = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])   # known memberships
+    >>> stats = resp_stats(X, resp, None, np.zeros((2, 1)), "diag")
+    >>> params_from_stats(stats, reg_covar=0.0).params.means
+    array([[ 0.5],
+           [10.5]])
     """
     if _fast(X):
         return fast_estep.fast_resp_stats(X, resp, sample_weight, center, covariance_type)

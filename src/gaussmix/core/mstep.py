@@ -15,7 +15,14 @@ DEAD_FRACTION = 1e-12
 
 @dataclass(frozen=True, slots=True)
 class Reseed:
-    """One component re-seeded by the M-step: which, where (global row, -1 if unknown) and why."""
+    """One component re-seeded by the M-step: which, where (global row, -1 if unknown) and why.
+
+    Examples
+    --------
+    >>> from gaussmix.core import Reseed
+    >>> Reseed(component=2, row=88, reason="empty")
+    Reseed(component=2, row=88, reason='empty')
+    """
 
     component: int
     row: int
@@ -24,6 +31,19 @@ class Reseed:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class MStepResult:
+    """What an M-step returns: the new parameters and the components it re-seeded (see :class:`Reseed`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core import params_from_stats, resp_stats
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> resp = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> result = params_from_stats(resp_stats(X, resp, None, np.zeros((2, 1)), "spherical"), reg_covar=0.0)
+    >>> result.params.covariances, result.reseeds
+    (array([0.25, 0.25]), ())
+    """
+
     params: GaussianParams
     reseeds: tuple[Reseed, ...]
 
@@ -33,6 +53,18 @@ def params_from_stats(stats: SufficientStats, reg_covar: float) -> MStepResult:
 
     Components that lost all their points, or whose covariance is not positive definite, are re-seeded at the
     worst-explained rows the statistics carry, with the weighted mean of the healthy components' covariances.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import chunk_stats, params_from_stats
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[1.0], [9.0]]),
+    ...                                          np.array([1.0, 1.0]), "spherical")
+    >>> new = params_from_stats(chunk_stats(X, params), reg_covar=1e-6).params
+    >>> new.weights, new.means.ravel()
+    (array([0.5, 0.5]), array([ 0.5, 10.5]))
     """
     xp = array_namespace(stats.first)
     _check_finite(xp, stats)

@@ -14,7 +14,19 @@ COVARIANCE_TYPES: tuple[str, ...] = ("full", "tied", "diag", "spherical")
 
 
 class NotPositiveDefiniteError(ValueError):
-    """Some covariance (or precision) matrices are not positive definite; ``components`` says which."""
+    """Some covariance (or precision) matrices are not positive definite; ``components`` says which.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import NotPositiveDefiniteError
+    >>> try:
+    ...     GaussianParams.from_covariances(np.array([0.5, 0.5]), np.zeros((2, 1)), np.array([1.0, -1.0]), "spherical")
+    ... except NotPositiveDefiniteError as error:
+    ...     print(error.components, isinstance(error, ValueError))
+    (1,) True
+    """
 
     def __init__(self, components: tuple[int, ...], what: str = "covariance") -> None:
         self.components = components
@@ -32,6 +44,18 @@ class GaussianParams:
     (D, D) for tied, (K, D) for diag and (K,) for spherical. ``precisions_cholesky`` is a triangular P with
     P @ P.T = inverse(covariance). Build with :meth:`from_covariances` or :meth:`from_precisions` so the two
     always agree.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture, GaussianParams
+    >>> params = GaussianParams.from_covariances(
+    ...     weights=np.array([0.3, 0.7]), means=np.array([[0.0, 0.0], [4.0, 4.0]]),
+    ...     covariances=np.array([np.eye(2), 2 * np.eye(2)]), covariance_type="full")
+    >>> params.n_components, params.n_features
+    (2, 2)
+    >>> GaussianMixture.from_params(params).predict(np.array([[0.5, 0.0], [4.0, 3.0]]))
+    array([0, 1])
     """
 
     weights: Any
@@ -105,13 +129,27 @@ class GaussianParams:
 
 
 def covariance_shape(covariance_type: str, n_components: int, n_features: int) -> tuple[int, ...]:
-    """Shape of ``covariances`` (and of ``precisions_cholesky``, the same) for a covariance type: the one table."""
+    """Shape of ``covariances`` (and of ``precisions_cholesky``, the same) for a covariance type: the one table.
+
+    Examples
+    --------
+    >>> from gaussmix.core import covariance_shape
+    >>> [covariance_shape(kind, 3, 2) for kind in ("full", "tied", "diag", "spherical")]
+    [(3, 2, 2), (2, 2), (3, 2), (3,)]
+    """
     k, d = n_components, n_features
     return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
 
 
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
-    """Free parameters of a mixture: K − 1 weights, K·D means and the covariances of the given type."""
+    """Free parameters of a mixture: K − 1 weights, K·D means and the covariances of the given type.
+
+    Examples
+    --------
+    >>> from gaussmix.core import n_parameters
+    >>> n_parameters(3, 2, "full"), n_parameters(3, 2, "spherical")
+    (17, 11)
+    """
     k, d = n_components, n_features
     covariance = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d, "spherical": k}
     return covariance[covariance_type] + k * d + k - 1
