@@ -96,6 +96,21 @@ def adapted_params(params: GaussianParams, stats: SufficientStats, relevance_fac
     Kept centred for accuracy far from the origin: with d = x − μ and δ = μ̂ − μ = α·E_k[d], eq. 13 equals
     α·E_k[d dᵀ] + (1 − α)·Σ − δ δᵀ exactly (the μ terms cancel), which is also how it extends to full and
     spherical covariances.
+
+    Examples
+    --------
+    :func:`map_adapt` on statistics computed under the UBM's parameters, one layer down:
+
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.analysis import adapted_params
+    >>> from gaussmix.core import chunk_stats
+    >>> ubm = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[0.0], [10.0]]),
+    ...                                       np.array([1.0, 1.0]), "spherical")
+    >>> X = np.full((16, 1), 1.0)                    # 16 frames near component 0
+    >>> adapted = adapted_params(ubm, chunk_stats(X, ubm), relevance_factor=16, update="m")
+    >>> adapted.means.round(3).ravel().tolist()      # alpha = 16 / (16 + 16): halfway; component 1 unchanged
+    [0.5, 10.0]
     """
     parts = _check_update(update)
     nk = np.asarray(stats.resp_sum, dtype=np.float64)
@@ -162,6 +177,18 @@ def log_likelihood_ratio(model: Any, ubm: Any, X: Any, top_c: int | None = None)
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gaussmix
+    >>> rng = np.random.default_rng(0)
+    >>> ubm = gaussmix.GaussianMixture(4, covariance_type="diag", random_state=0).fit(rng.normal(size=(400, 2)))
+    >>> speaker = gaussmix.map_adapt(ubm, rng.normal(0.5, 1, (100, 2)))
+    >>> llr_same = gaussmix.log_likelihood_ratio(speaker, ubm, rng.normal(0.5, 1, (100, 2)))
+    >>> llr_other = gaussmix.log_likelihood_ratio(speaker, ubm, rng.normal(-0.5, 1, (100, 2)))
+    >>> bool(llr_same > 0 > llr_other)
+    True
     """
     if hasattr(X, "means_") and not hasattr(model, "means_"):
         raise TypeError("log_likelihood_ratio takes (model, ubm, X): the models first, the data last (gaussmix 0.1 "

@@ -48,6 +48,15 @@ class Candidate:
     ``min_variance`` the smallest variance of any component in any direction (an eigenvalue for full and tied),
     ``at_floor`` whether it is below ``floor_factor · reg_covar``; ``error`` says why a fit failed (then the
     numbers are NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import select
+    >>> X = np.random.default_rng(0).normal(size=(100, 2))
+    >>> row = select(X, n_components=[1, 2], covariance_types=["full"], random_state=0).table[0]
+    >>> row.n_components, row.covariance_type, row.n_parameters, row.converged
+    (1, 'full', 5, True)
     """
 
     n_components: int
@@ -84,6 +93,16 @@ class SelectionResult:
 
     ``table`` holds one :class:`Candidate` per (covariance type, n_components), failures included; ``models``
     the fitted GaussianMixture of each row (None where the fit failed); ``best_index`` the row of the best.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import select
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal(6, 1, (100, 2))])
+    >>> result = select(X, n_components=range(1, 4), covariance_types=["full", "diag"], random_state=0)
+    >>> len(result.table), result.best.n_components, result.best_model.n_components
+    (6, 2, 2)
     """
 
     table: tuple[Candidate, ...]
@@ -293,6 +312,17 @@ def uncertainty(model: Any, X: Any) -> Any:
     Returns
     -------
     ndarray of shape (n_samples,) (a lazy Dask array for Dask input)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gaussmix
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (100, 1)), rng.normal(6, 1, (100, 1))])
+    >>> gm = gaussmix.GaussianMixture(2, random_state=0).fit(X)
+    >>> u = gaussmix.uncertainty(gm, np.array([[0.0], [3.0], [6.0]]))   # sure, halfway, sure
+    >>> u[[0, 2]].round(3).tolist(), bool(0.4 < u[1] <= 0.5)
+    ([0.0, 0.0], True)
     """
     proba = model.predict_proba(X)
     return 1.0 - proba.max(axis=1)

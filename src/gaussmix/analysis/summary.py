@@ -28,7 +28,18 @@ DESCRIPTIONS = {
 @dataclass(frozen=True, slots=True)
 class ClusteringSummary:
     """A fitted model on data, as mclust summarises it. ``bic`` and ``icl`` have mclust's sign (higher is better):
-    BIC = 2 log L − df·log n, ICL = BIC + 2 Σ_i log z_i,MAP (hard labels, as mclust's ``icl``)."""
+    BIC = 2 log L − df·log n, ICL = BIC + 2 Σ_i log z_i,MAP (hard labels, as mclust's ``icl``).
+
+    Examples
+    --------
+    >>> import numpy as np, gaussmix
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal(8, 1, (50, 2))])
+    >>> gm = gaussmix.GaussianMixture(2, covariance_type="EII", random_state=0).fit(X)
+    >>> s = gaussmix.summary(gm, X)
+    >>> s.model, s.n_components, s.df, sorted(s.cluster_sizes)
+    ('EII', 2, 6, [50, 100])
+    """
 
     model: str
     description: str

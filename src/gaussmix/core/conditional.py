@@ -106,6 +106,21 @@ class ConditionalMixture:
     ``weights`` (n, K) are each row's posterior p(k | x_g); ``means`` (n, K, R); ``covariances`` in the shape of
     ``covariance_type`` over R coordinates, shared by every row (conditioning keeps the type: a conditional
     covariance does not depend on the values given). ``rest`` holds the remaining coordinates' indices.
+
+    Examples
+    --------
+    :meth:`GaussianMixtureRegressor.predict_distribution <gaussmix.GaussianMixtureRegressor.predict_distribution>`
+    returns one, p(y | x) for every row x:
+
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixtureRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 1, (200, 1))
+    >>> y = 3 * x[:, 0] + 0.1 * rng.normal(size=200)
+    >>> reg = GaussianMixtureRegressor(n_components=1, random_state=0).fit(x, y)
+    >>> dist = reg.predict_distribution(np.array([[0.0], [1.0]]))
+    >>> len(dist), dist.mean().round(1).ravel().tolist(), dist.covariance().shape
+    (2, [0.0, 3.0], (2, 1, 1))
     """
 
     weights: np.ndarray

@@ -101,6 +101,17 @@ class ConjugatePrior:
     scale : float, array-like of shape (n_features,) or (n_features, n_features), or None
         Λ_P in the model family's form: a variance for EII/VII/E/V, variances for the diagonal models, a matrix
         for the others (mclust: the data's variance(s) or covariance, times K^(−2/D)).
+
+    Examples
+    --------
+    mclust's default prior (``prior="default"``), or one with chosen fields, in a maximum a posteriori fit:
+
+    >>> import numpy as np
+    >>> from gaussmix import ConjugatePrior, GaussianMixture
+    >>> X = np.random.default_rng(0).normal(size=(50, 2))
+    >>> gm = GaussianMixture(2, covariance_type="VVV", prior=ConjugatePrior(shrinkage=0.1), random_state=0).fit(X)
+    >>> gm.means_.shape
+    (2, 2)
     """
 
     shrinkage: float | None = None

@@ -27,6 +27,20 @@ class SufficientStats:
     (K, D) for diag, its trace (K,) for spherical; ``center`` (K, D), the means the E-step used (centring keeps
     the covariances exact far from the origin). ``worst_*`` hold the N_WORST rows with the lowest log p(x)
     (positive weight only): their log p(x), global row index and values, candidates for re-seeding.
+
+    Examples
+    --------
+    Statistics of two blocks add up to those of both, and ``zeros`` is the identity of ``+``:
+
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams, SufficientStats
+    >>> from gaussmix.core import chunk_stats
+    >>> params = GaussianParams.from_covariances(np.array([1.0]), np.zeros((1, 2)), np.ones((1, 2)), "diag")
+    >>> X = np.random.default_rng(0).normal(size=(10, 2))
+    >>> a, b = chunk_stats(X[:4], params), chunk_stats(X[4:], params, row_offset=4)
+    >>> both = SufficientStats.zeros(1, 2, "diag", params.means) + a + b
+    >>> float(both.n), bool(np.allclose(both.first, chunk_stats(X, params).first))
+    (10.0, True)
     """
 
     n: Any
