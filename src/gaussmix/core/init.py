@@ -57,6 +57,15 @@ def kmeans_plusplus(
 
     Each new centre is the best of ``2 + log(k)`` candidates drawn with probability ∝ weight · D(x)², as in
     scikit-learn's implementation. The centres are float64 in X's namespace; the row indices a NumPy array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core import kmeans_plusplus
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 10.0], [10.1, 10.0]])
+    >>> centers, rows = kmeans_plusplus(X, 2, np.random.default_rng(0))
+    >>> sorted(centers[:, 0].round().tolist())        # one seed in each cluster
+    [0.0, 10.0]
     """
     xp = array_namespace(X)
     n_rows = X.shape[0]
@@ -91,6 +100,15 @@ def kmeans_lloyd(
 
     ``tol`` is relative to the mean per-feature variance of X, as in scikit-learn. An empty cluster moves to the
     row farthest from its centre.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core import kmeans_lloyd
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> result = kmeans_lloyd(X, np.array([[2.0], [8.0]]))
+    >>> result.centers.ravel().tolist(), result.converged
+    ([0.5, 10.5], True)
     """
     xp = array_namespace(X)
     on = device_kwargs(xp, X)
@@ -176,7 +194,17 @@ def initial_params(
     X: Any, n_components: int, covariance_type: str, init_params: str, rng: np.random.Generator, *,
     reg_covar: float, sample_weight: Any = None, chunk_rows: int = 8192,
 ) -> MStepResult:
-    """Initial maximum-likelihood parameters: the M-step on :func:`initial_stats`."""
+    """Initial maximum-likelihood parameters: the M-step on :func:`initial_stats`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core import initial_params
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> start = initial_params(X, 2, "spherical", "kmeans", np.random.default_rng(0), reg_covar=1e-6)
+    >>> sorted(start.params.means.ravel().tolist())
+    [0.5, 10.5]
+    """
     stats = initial_stats(X, n_components, covariance_type, init_params, rng, sample_weight=sample_weight,
                           chunk_rows=chunk_rows)
     return params_from_stats(stats, reg_covar)
@@ -193,6 +221,15 @@ def initial_stats(
     (D²-weighted or uniform distinct rows) as centres; all three then assign each row to its nearest centre.
     'random' draws random responsibilities. X (n_samples, n_features) and ``sample_weight`` (float64, or None)
     share a namespace and device; the statistics come back in it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core import initial_stats
+    >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    >>> stats = initial_stats(X, 2, "diag", "kmeans", np.random.default_rng(0))
+    >>> float(stats.n), stats.resp_sum.tolist()
+    (4.0, [2.0, 2.0])
     """
     # Values past ~1e154 overflow when squared: k-means then meets inf and NaN distances, and the statistics come
     # out non-finite, which the M-step reports as "rescale the data". Nothing to warn about before that.

@@ -39,6 +39,13 @@ class CovarianceStructure:
     ``update(S, a, previous)`` minimises Σ_k a_k log|Σ_k| + tr(S_k Σ_k⁻¹) over the model's class, S in ``layout``
     (traces for spherical, diagonals for diag, full (K, D, D) scatters otherwise, the summed one as (1, D, D) for
     tied), returning covariances in ``layout``.
+
+    Examples
+    --------
+    >>> from gaussmix.core import covariance_structure
+    >>> vev = covariance_structure("VEV")        # ellipsoidal, equal shape, varying volume and orientation
+    >>> vev.name, vev.layout, vev.n_covariance_parameters(3, 2)
+    ('VEV', 'full', 7)
     """
 
     name: str
@@ -86,7 +93,16 @@ _STRUCTURES: dict[str, tuple[str, Callable[[int, int], int], Callable[[int], cm.
 
 def covariance_structure(name: str) -> CovarianceStructure:
     """The structure named by a covariance_type: scikit-learn's four are their mclust equivalents in their own
-    layout (full, tied, diag, spherical), so that their fits stay scikit-learn's."""
+    layout (full, tied, diag, spherical), so that their fits stay scikit-learn's.
+
+    Examples
+    --------
+    >>> from gaussmix.core import MCLUST_MODELS, covariance_structure
+    >>> [covariance_structure(name).layout for name in ("EII", "VVI", "EEE", "VVV")]
+    ['spherical', 'diag', 'tied', 'full']
+    >>> len(MCLUST_MODELS)
+    14
+    """
     model = SKLEARN_EQUIVALENTS.get(name, name)
     _, count, update = _STRUCTURES[model]
     layout = name if name in COVARIANCE_TYPES else _STRUCTURES[model][0]
@@ -128,6 +144,20 @@ class ModelBasedMStep:
 
     The bound it reports is the mean log-likelihood (plus the log prior density, up to its constant, for MAP) of
     the parameters the E-step used: what EM never decreases.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.core import ModelBasedMStep, chunk_stats, covariance_structure, run_em
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal(5, 2, (100, 2))])
+    >>> params0 = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[1.0, 1.0], [4.0, 4.0]]),
+    ...                                           np.array([np.eye(2), np.eye(2)]), "full")
+    >>> m_step = ModelBasedMStep(covariance_structure("VII"), reg_covar=1e-6)
+    >>> result = run_em(lambda p: chunk_stats(X, p), params0, m_step=m_step, tol=1e-8, max_iter=200)
+    >>> result.converged, result.params.covariance_type      # VII: spherical, each its own volume
+    (True, 'spherical')
     """
 
     structure: CovarianceStructure
