@@ -46,6 +46,16 @@ class GMMParams(NamedTuple):
     covariances : Tensor of shape (n_components, n_features, n_features)
     scale_tril : Tensor of shape (n_components, n_features, n_features)
         Lower Cholesky factors, ``scale_tril @ scale_tril.mT == covariances``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.torch import gmm_params
+    >>> z = torch.tensor([[0.0], [1.0], [10.0], [11.0]])
+    >>> gamma = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> params = gmm_params(z, gamma, eps=0.0)
+    >>> params.weights.tolist(), params.means.ravel().tolist(), params.covariances.ravel().tolist()
+    ([0.5, 0.5], [0.5, 10.5], [0.25, 0.25])
     """
 
     weights: Tensor
@@ -226,6 +236,16 @@ def log_responsibilities(
     -------
     log_resp : Tensor of shape (..., K)
         ``log p(k | x)``; ``logsumexp`` over the last axis is 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.torch import log_responsibilities
+    >>> x = torch.tensor([[0.0], [1.0]])
+    >>> logits, loc, scale = torch.zeros(2), torch.tensor([[-1.0], [1.0]]), torch.ones(2, 1)
+    >>> log_responsibilities(x, logits, loc, scale_diag=scale).exp().round(decimals=4)
+    tensor([[0.5000, 0.5000],
+            [0.1192, 0.8808]])
     """
     _check_mixture(x, logits, loc, scale_diag, scale_tril)
     return torch.log_softmax(_joint_log_prob(x, logits, loc, scale_diag, scale_tril), dim=-1)
@@ -245,6 +265,16 @@ def responsibilities(
     -------
     resp : Tensor of shape (..., K)
         ``p(k | x)``, summing to 1 over the last axis (normalised in log space, so far points don't give 0/0).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.torch import responsibilities
+    >>> x = torch.tensor([[0.0], [1.0]])
+    >>> logits, loc, scale = torch.zeros(2), torch.tensor([[-1.0], [1.0]]), torch.ones(2, 1)
+    >>> responsibilities(x, logits, loc, scale_diag=scale).round(decimals=4)
+    tensor([[0.5000, 0.5000],
+            [0.1192, 0.8808]])
     """
     _check_mixture(x, logits, loc, scale_diag, scale_tril)
     return torch.softmax(_joint_log_prob(x, logits, loc, scale_diag, scale_tril), dim=-1)
@@ -299,8 +329,18 @@ def sample(
 
     Returns
     -------
-    samples : Tensor of shape (*sample_shape, ..., D)
+    samples : Tensor of shape ``(*sample_shape, ..., D)``
         ``...`` is the broadcast batch shape of the parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.torch import sample
+    >>> logits, loc, scale = torch.tensor([0.0, -20.0]), torch.tensor([[-1.0], [1.0]]), torch.ones(2, 1)
+    >>> draws = sample(logits, loc, scale_diag=scale, temperature=1e-6, sample_shape=(3,),
+    ...                generator=torch.Generator().manual_seed(0))
+    >>> draws.shape, draws.round().ravel().tolist()      # near the mean of the most probable component
+    (torch.Size([3, 1]), [-1.0, -1.0, -1.0])
     """
     batch = _check_mixture(None, logits, loc, scale_diag, scale_tril)
     if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
@@ -326,8 +366,8 @@ def bivariate_scale_tril(sigma1: Tensor, sigma2: Tensor, rho: Tensor) -> Tensor:
     """Lower Cholesky factor of a 2-D covariance from std-devs and a correlation (Graves 2013's parameterisation).
 
     ``L = [[σ1, 0], [ρ σ2, σ2 sqrt(1 − ρ²)]]``, so ``L @ L.mT = [[σ1², ρσ1σ2], [ρσ1σ2, σ2²]]``. Valid for
-    σ1, σ2 > 0 and |ρ| < 1 (e.g. ``rho = torch.tanh(raw)``); nothing is clamped, and 1 − ρ² is computed as
-    (1 − ρ)(1 + ρ), which keeps its relative precision as |ρ| approaches 1.
+    σ1, σ2 > 0 and ``|ρ| < 1`` (e.g. ``rho = torch.tanh(raw)``); nothing is clamped, and 1 − ρ² is computed as
+    (1 − ρ)(1 + ρ), which keeps its relative precision as ``|ρ|`` approaches 1.
 
     Parameters
     ----------
@@ -336,6 +376,15 @@ def bivariate_scale_tril(sigma1: Tensor, sigma2: Tensor, rho: Tensor) -> Tensor:
     Returns
     -------
     scale_tril : Tensor of shape (..., 2, 2)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.torch import bivariate_scale_tril
+    >>> L = bivariate_scale_tril(torch.tensor(1.0), torch.tensor(2.0), torch.tensor(0.5))
+    >>> (L @ L.mT).round(decimals=4)
+    tensor([[1., 1.],
+            [1., 4.]])
     """
     for name, t in (("sigma1", sigma1), ("sigma2", sigma2), ("rho", rho)):
         _check_tensor(name, t, 0, "(...)")
@@ -376,6 +425,19 @@ def gmm_params(z: Tensor, gamma: Tensor, eps: float = 1e-6) -> GMMParams:
     ------
     NotPositiveDefiniteError
         (a ValueError) naming the components whose covariance has no Cholesky factor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.torch import gmm_energy, gmm_params
+    >>> z = torch.randn(100, 3, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    >>> gamma = torch.softmax(torch.randn(100, 2, generator=torch.Generator().manual_seed(1)), dim=1)
+    >>> params = gmm_params(z, gamma)
+    >>> params.means.shape, params.scale_tril.shape
+    (torch.Size([2, 3]), torch.Size([2, 3, 3]))
+    >>> gmm_energy(z, params, reduction="mean").backward()    # differentiable in z and gamma
+    >>> z.grad.shape
+    torch.Size([100, 3])
     """
     _check_tensor("z", z, 2, "(n_samples, n_features)")
     _check_tensor("gamma", gamma, 2, "(n_samples, n_components)")
@@ -418,6 +480,16 @@ def gmm_energy(z: Tensor, params: GMMParams, *, reduction: Literal["none", "mean
     Returns
     -------
     energy : Tensor of shape (n_samples,), or a scalar for ``reduction="mean"``
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.torch import gmm_energy, gmm_params
+    >>> z = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+    >>> params = gmm_params(z, torch.ones(200, 1))
+    >>> energy = gmm_energy(torch.tensor([[0.0, 0.0], [8.0, 8.0]]), params)
+    >>> bool(energy[1] > energy[0])                         # far from the data: high energy, an anomaly
+    True
     """
     if reduction not in ("none", "mean"):
         raise ValueError(f"reduction must be 'none' or 'mean'; got {reduction!r}.")
@@ -447,6 +519,18 @@ def to_distribution(params: GaussianParams) -> torch.distributions.MixtureSameFa
     -------
     MixtureSameFamily
         Its ``log_prob`` equals the estimator's ``score_samples``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.torch import to_distribution
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[0.0], [2.0]]),
+    ...                                          np.array([1.0, 1.0]), "spherical")
+    >>> dist = to_distribution(params)
+    >>> round(float(dist.log_prob(torch.tensor([[1.0]]))), 4)
+    -1.4189
     """
     def as_tensor(a: object) -> Tensor:
         device = a.device if isinstance(a, Tensor) else None
