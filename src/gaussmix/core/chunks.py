@@ -15,7 +15,20 @@ __all__ = ["Chunk", "ChunkSource"]
 
 
 class Chunk(NamedTuple):
-    """One block of rows: its first global row, the rows (rows, n_features) and their weights (or None)."""
+    """One block of rows: its first global row, the rows (rows, n_features) and their weights (or None).
+
+    Examples
+    --------
+    What :meth:`ChunkSource.chunks` yields, one block at a time:
+
+    >>> import numpy as np, tempfile, os
+    >>> from gaussmix import open_data
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.npy")
+    >>> np.save(path, np.arange(6.0).reshape(3, 2))
+    >>> first = next(iter(open_data(path, chunk_rows=2).chunks()))
+    >>> first.offset, first.X.tolist(), first.sample_weight
+    (0, [[0.0, 1.0], [2.0, 3.0]], None)
+    """
 
     offset: int
     X: Any

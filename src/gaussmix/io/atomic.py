@@ -22,6 +22,19 @@ __all__ = ["AtomicFile", "atomic_path", "refuse_overwriting"]
 class AtomicFile:
     """A new empty temporary file ``tmp`` beside ``path``; :meth:`commit` moves it over ``path``, :meth:`discard`
     removes it. Use :func:`atomic_path` unless the write outlives one ``with`` block (as ``RowWriter``'s does).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from gaussmix.io.atomic import AtomicFile
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> pending = AtomicFile(target)
+    >>> _ = pending.tmp.write_text("all rows")
+    >>> os.path.exists(target)                 # nothing at the target until the commit
+    False
+    >>> pending.commit()
+    >>> open(target).read()
+    'all rows'
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -105,6 +118,20 @@ def refuse_overwriting(
 
     Existing files are compared as files (``os.path.samefile``: symlinks and hard links included), so
     ``-o ./d.csv`` for ``d.csv`` is caught; paths that do not exist yet by absolute path (two outputs to one file).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from gaussmix.io.atomic import refuse_overwriting
+    >>> folder = tempfile.mkdtemp()
+    >>> data = os.path.join(folder, "d.csv")
+    >>> _ = open(data, "w").write("a\\n1\\n")
+    >>> refuse_overwriting({"DATA": data}, {"--output": os.path.join(folder, "labels.csv")})   # fine
+    >>> try:
+    ...     refuse_overwriting({"DATA": data}, {"--output": data})
+    ... except ValueError as error:
+    ...     print(str(error).replace(folder + os.sep, "").split(", an input")[0])
+    Refusing to write --output 'd.csv': it is the same file as DATA 'd.csv'
     """
     given_outputs = [(what, Path(p)) for what, p in outputs.items() if p is not None]
     for k, (what, out) in enumerate(given_outputs):

@@ -90,6 +90,18 @@ def save_model(
     ------
     ValueError
         If the parameters, metadata or extra arrays are invalid; nothing is written then.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from gaussmix import GaussianParams
+    >>> from gaussmix.io.model_file import load_model, save_model
+    >>> params = GaussianParams.from_covariances(np.array([0.5, 0.5]), np.array([[0.0], [2.0]]),
+    ...                                          np.array([1.0, 1.0]), "spherical")
+    >>> path = save_model(os.path.join(tempfile.mkdtemp(), "m.npz"), params, {"note": "two components"})
+    >>> loaded, metadata, arrays = load_model(path)
+    >>> loaded.means.ravel().tolist(), metadata["note"]
+    ([0.0, 2.0], 'two components')
     """
     if not isinstance(params, GaussianParams):
         raise TypeError(f"save_model needs a GaussianParams; got {type(params).__name__}.")
@@ -132,6 +144,20 @@ def load_model(path: str | os.PathLike[str]) -> tuple[GaussianParams, dict[str, 
     ModelFileError
         If the file is missing, not an .npz, truncated, corrupted, holds pickled objects, has an unknown format
         or a newer format version, or its arrays are inconsistent (the message names the file and the problem).
+
+    Examples
+    --------
+    Models saved by ``GaussianMixture.save`` load too (:func:`gaussmix.load` rebuilds the estimator):
+
+    >>> import numpy as np, tempfile, os
+    >>> from gaussmix import GaussianMixture
+    >>> from gaussmix.io.model_file import load_model
+    >>> gm = GaussianMixture(2, random_state=0).fit(np.random.default_rng(0).normal(size=(50, 2)))
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
+    >>> _ = gm.save(path)
+    >>> params, metadata, arrays = load_model(path)
+    >>> params.n_components, metadata["format"]
+    (2, 'gaussmix-model')
     """
     members = _read_members(path)
     try:

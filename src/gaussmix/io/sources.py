@@ -47,6 +47,16 @@ class FileSource:
     a file that changed since it was opened (rewritten, grown, truncated, touched or replaced: see ``FileState``)
     raises DataSourceError: passes of one fit must read the same rows. ``skipped_columns`` names the non-numeric
     columns left out by ``open_data(non_numeric="skip")``.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from gaussmix import open_data
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.npy")
+    >>> np.save(path, np.arange(10.0).reshape(5, 2))
+    >>> source = open_data(path, chunk_rows=2)
+    >>> source.n_rows, source.n_features, [(chunk.offset, len(chunk.X)) for chunk in source.chunks()]
+    (5, 2, [(0, 2), (2, 2), (4, 1)])
     """
 
     path: Path
@@ -114,7 +124,14 @@ class FileSource:
 
 
 def is_data_path(obj: Any) -> bool:
-    """True if ``obj`` is a str or path with a suffix :func:`open_data` reads, or a zarr directory."""
+    """True if ``obj`` is a str or path with a suffix :func:`open_data` reads, or a zarr directory.
+
+    Examples
+    --------
+    >>> from gaussmix.io.sources import is_data_path
+    >>> is_data_path("x.parquet"), is_data_path("notes.md"), is_data_path(3)
+    (True, False, False)
+    """
     if not isinstance(obj, (str, os.PathLike)):
         return False
     path = Path(obj)

@@ -61,7 +61,23 @@ def open_writer(path: str | os.PathLike[str], columns: Sequence[str], *, n_rows:
 
 
 class RowWriter:
-    """Appends rows to a temporary file beside ``path`` and moves it into place on a successful ``with`` exit."""
+    """Appends rows to a temporary file beside ``path`` and moves it into place on a successful ``with`` exit.
+
+    Examples
+    --------
+    Made by :func:`open_writer`; rows arrive block by block and the file appears only on a clean exit:
+
+    >>> import numpy as np, tempfile, os
+    >>> from gaussmix.io.writers import open_writer
+    >>> path = os.path.join(tempfile.mkdtemp(), "scores.npy")
+    >>> with open_writer(path, ["label", "log_prob"], n_rows=3) as out:
+    ...     out.write(np.array([[0, -1.5], [1, -2.0]]))
+    ...     out.write(np.array([[1, -0.5]]))
+    >>> np.load(path)
+    array([[ 0. , -1.5],
+           [ 1. , -2. ],
+           [ 1. , -0.5]])
+    """
 
     def __init__(self, path: Path, columns: Sequence[str], n_rows: int | None = None) -> None:
         suffix = path.suffix.lower()
