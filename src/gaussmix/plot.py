@@ -58,6 +58,18 @@ def clusters(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture, plot
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal(5, 1, (100, 2))])
+    >>> ax = plot.clusters(GaussianMixture(2, random_state=0).fit(X), X)
+    >>> len(ax.patches)                 # a 1σ and a 2σ ellipse per component
+    4
     """
     ax = _axes(ax)
     X, names = _as_array(X, getattr(model, "feature_names_in_", None))
@@ -95,6 +107,18 @@ def convergence(model: Any, ax: Any = None) -> Any:
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture, plot
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> gm = GaussianMixture(3, random_state=0).fit(X)
+    >>> ax = plot.convergence(gm)
+    >>> len(ax.lines[0].get_xdata()) == gm.n_iter_
+    True
     """
     ax = _axes(ax)
     bounds = np.asarray(model.lower_bounds_, dtype=float)
@@ -117,6 +141,19 @@ def weights(model: Any, ax: Any = None, threshold: float = 0.01) -> Any:
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from gaussmix import BayesianGaussianMixture, plot
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> bgm = BayesianGaussianMixture(n_components=5, weight_concentration_prior=0.01, max_iter=500,
+    ...                               random_state=0).fit(X)
+    >>> ax = plot.weights(bgm)
+    >>> len(ax.patches)                 # one bar per component, largest first
+    5
     """
     ax = _axes(ax)
     values = np.sort(np.asarray(fitted_params(model, "plot").to_numpy().weights))[::-1]
@@ -145,6 +182,18 @@ def criterion(table: Sequence[Mapping[str, Any]], ax: Any = None, name: str | No
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> import gaussmix
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> result = gaussmix.select(X, n_components=range(1, 4), covariance_types=["full", "diag"], random_state=0)
+    >>> ax = gaussmix.plot.criterion(result.to_dicts(), name="bic")      # as result.plot()
+    >>> ax.get_ylabel()
+    'BIC (lower is better)'
     """
     rows = list(table)
     if not rows:
@@ -170,7 +219,20 @@ def criterion(table: Sequence[Mapping[str, Any]], ax: Any = None, name: str | No
 
 def mclust_bic(table: Sequence[Mapping[str, Any]], ax: Any = None) -> Any:
     """mclust's BIC plot: one line per covariance model, BIC with mclust's sign (2 log L − p log n, higher is
-    better) against the number of components, the best marked (rows as for :func:`criterion`)."""
+    better) against the number of components, the best marked (rows as for :func:`criterion`).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> import gaussmix
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> result = gaussmix.select(X, n_components=range(1, 4), covariance_types=["EII", "VVV"], random_state=0)
+    >>> ax = gaussmix.plot.mclust_bic(result.to_dicts())      # as result.plot(style="mclust")
+    >>> ax.get_ylabel()
+    "BIC (mclust's sign: higher is better)"
+    """
     rows = list(table)
     if not rows:
         raise ValueError("mclust_bic needs at least one row; the table is empty.")
