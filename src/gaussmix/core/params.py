@@ -9,7 +9,9 @@ import numpy as np
 
 from .namespace import array_namespace, device_kwargs, is_numpy, solve_lower_triangular
 
+#: scikit-learn's four covariance types, as a type for annotations.
 CovarianceType = Literal["full", "tied", "diag", "spherical"]
+#: scikit-learn's four covariance types (mclust's VVV, EEE, VVI and VII), in scikit-learn's order.
 COVARIANCE_TYPES: tuple[str, ...] = ("full", "tied", "diag", "spherical")
 
 
