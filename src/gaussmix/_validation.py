@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .core.structures import attribute_layout
 from .core.params import covariance_shape
+from .core.structures import attribute_layout
 
 Rule = Callable[[Any], "str | None"]  # None when the value is valid, else a description of what is expected
 

@@ -6,6 +6,6 @@ from .select import MCLUST_NAMES, Candidate, SelectionResult, select, uncertaint
 from .summary import ClusteringSummary, summary
 
 __all__ = [
-    "Candidate", "ClusteringSummary", "MCLUST_NAMES", "OutlierDetector", "SelectionResult", "adapted_params", "log_likelihood_ratio",
-    "map_adapt", "select", "summary", "uncertainty",
+    "Candidate", "ClusteringSummary", "MCLUST_NAMES", "OutlierDetector", "SelectionResult", "adapted_params",
+    "log_likelihood_ratio", "map_adapt", "select", "summary", "uncertainty",
 ]
