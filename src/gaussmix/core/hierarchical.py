@@ -122,8 +122,9 @@ def _agglomerate_vvv(Z: np.ndarray, n_clusters: int) -> np.ndarray:
         # changed and were no lower), marked stale; the merged group's own row is recomputed now.
         stale |= active & ((best_partner == i) | (best_partner == j))
         stale[i] = False
-        refresh(i, idx)
-        new_row = costs(i, idx)  # others may now prefer the merged group
+        new_row = costs(i, idx)  # the merged group's costs: its own cheapest partner, and others may prefer it
+        at = int(np.argmin(new_row))
+        best_partner[i], best_cost[i] = idx[at], new_row[at]
         better = new_row < best_cost[idx]
         best_cost[idx[better]] = new_row[better]
         best_partner[idx[better]] = i
