@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,11 +23,13 @@ from ._base import check_fitted, fitted_params, is_fitted
 from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, streamed_source
 from ._incomplete import fill_missing, split_labelled
 from ._reporting import iteration_printer, warn_fit_outcome
-from .core.em import EMResult, MStep, run_em
+from .core.em import EMResult, IterationReseed, MStep, run_em
 from .core.estep import log_resp
 from .core.init import INIT_METHODS
 from .core.namespace import array_namespace, to_numpy
+from .core.online import blended, step_size
 from .core.params import COVARIANCE_TYPES, GaussianParams
+from .core.stats import SufficientStats
 from .core.structures import attribute_layout, covariance_structure
 from .executors.local import ArraySource, ChunkSource, default_chunk_rows
 
@@ -46,6 +49,16 @@ COMMON_PARAMETER_RULES: dict[str, check.Rule] = {
     "chunk_rows": check.optional(check.int_at_least(1)),
     "init_sample_size": check.optional(check.int_at_least(1)),
 }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OnlineState:
+    """What ``partial_fit`` carries from batch to batch: the M-step (a prior fixed by the first batch), the running
+    statistics and the number of batches seen."""
+
+    m_step: MStep
+    running: SufficientStats
+    n_batches: int
 
 
 class MixtureBase(DensityMixin, BaseEstimator):
@@ -174,6 +187,46 @@ class MixtureBase(DensityMixin, BaseEstimator):
             raise KeyboardInterrupt
         return self
 
+    def _online_step(self, X: Any, sample_weight: Any) -> Any:
+        """One batch of online EM (see ``GaussianMixture.partial_fit``): the batch's statistics under the current
+        parameters blended into the running ones, then the M-step. The first batch (or the first after ``fit``)
+        starts from the fitted parameters if there are compatible ones, else from ``init_params`` on the batch."""
+        check.check_hyperparameters(self, self._parameter_rules)
+        source, feature_names = self._fit_source(X, sample_weight)
+        raw_accumulate = accumulator(source)
+
+        def accumulate(params: GaussianParams) -> Any:
+            return raw_accumulate(self._params_for(source, params))
+
+        if is_fitted(self) and source.n_features != self.n_features_in_:  # scikit-learn's partial_fit contract
+            raise ValueError(f"X has {source.n_features} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+        online: OnlineState | None = getattr(self, "_online", None) if is_fitted(self) else None
+        if online is not None and (self.n_components, self.covariance_type) != (
+                self._params().n_components, self._fitted_covariance_type):
+            online = None  # set_params changed the model: a fresh online run (the warm start below says why)
+        if online is not None:
+            m_step, running, t, state = online.m_step, online.running, online.n_batches, self._fitted_state()
+        else:
+            m_step, plan = self._fit_setup(source, accumulate)
+            running, t = None, 0
+            state = self._warm_start_state(source.n_features, warm=True)
+            if state is None:
+                rng = check.to_generator(self.random_state)
+                init_data, init_weight = self._init_rows(source, rng) if self._needs_init_rows(plan) else (None, None)
+                state = self._initial_state(plan, init_data, init_weight, rng, m_step)
+        batch = accumulate(m_step.e_step_params(state))
+        running = blended(running, batch, step_size(t, self.learning_decay, self.learning_offset))
+        step = m_step(running, state)
+        bound = float(batch.log_likelihood) / float(batch.n)  # the batch under the parameters it was scored with
+        previous = list(self.lower_bounds_) if online is not None else []
+        record = EMResult(step.state, lower_bound=bound, lower_bounds=(*previous, bound), n_iter=t + 1,
+                          converged=False, reseeds=tuple(IterationReseed(t + 1, r) for r in step.reseeds))
+        warn_fit_outcome(record, interrupted=False, max_iter=0, tol=self.tol)  # re-seeds only
+        self._set_fitted(record, feature_names, _attribute_caster(source))
+        self._online = OnlineState(m_step, running, t + 1)
+        return self
+
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """Fit, then return the most likely component of every row (consistent with ``fit(X).predict(X)``)."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
@@ -202,9 +255,10 @@ class MixtureBase(DensityMixin, BaseEstimator):
                 f"{n_rows} {rows}."
             )
 
-    def _warm_start_state(self, n_features: int) -> Any:
-        """The previous fit's state when ``warm_start`` can use it, else None (with a warning if it can't)."""
-        if not (self.warm_start and is_fitted(self)):
+    def _warm_start_state(self, n_features: int, warm: bool | None = None) -> Any:
+        """The previous fit's state when a warm start (``warm_start``, or ``warm`` when given) can use it, else None
+        (with a warning if it can't)."""
+        if not ((self.warm_start if warm is None else warm) and is_fitted(self)):
             return None
         previous = self._params()
         now = (self.n_components, self.covariance_type, n_features)
@@ -246,6 +300,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
             reseeds_=tuple(result.reseeds),
             n_features_in_=int(like.shape[1]),
             _fitted_covariance_type=self.covariance_type,  # set_params(covariance_type=...) keeps it
+            _online=None,  # a full fit ends any online run; partial_fit sets its own state after this
         )
         for name, value in attributes.items():
             setattr(self, name, value)

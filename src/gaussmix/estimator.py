@@ -27,6 +27,9 @@ PARAMETER_RULES: dict[str, check.Rule] = {
     "weights_init": check.is_array_like,
     "means_init": check.is_array_like,
     "precisions_init": check.is_array_like,
+    "learning_decay": lambda v: None if isinstance(v, (int, float)) and not isinstance(v, bool) and 0.5 < v <= 1.0
+    else "a real number in (0.5, 1]",
+    "learning_offset": check.real_at_least(0.0),
     "missing": check.one_of("error", "marginalize"),
 }
 
@@ -116,6 +119,7 @@ class GaussianMixture(MixtureBase):
         weights_init: Any = None, means_init: Any = None, precisions_init: Any = None, random_state: Any = None,
         warm_start: bool = False, verbose: int = 0, verbose_interval: int = 10, chunk_rows: int | None = None,
         init_sample_size: int | None = None, prior: str | ConjugatePrior | None = None, missing: str = "error",
+        learning_decay: float = 0.7, learning_offset: float = 10.0,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -135,9 +139,47 @@ class GaussianMixture(MixtureBase):
         self.init_sample_size = init_sample_size
         self.missing = missing
         self.prior = prior
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     _parameter_rules = PARAMETER_RULES
     _takes_labels = True
+
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
+        """One step of online EM on a batch of rows, for data that arrives in batches and is never re-read.
+
+        Online EM in the sufficient-statistics form (Cappé & Moulines 2009): the batch's statistics under the
+        current parameters are blended into running statistics, s ← (1 − γ)·s + γ·s(batch), with
+        γ = (t + ``learning_offset``)^−``learning_decay`` for batch t = 0, 1, ..., and the M-step (any covariance
+        type, prior or mclust model) turns them into new parameters. The first batch starts from the fitted
+        parameters when the model is fitted, else from ``init_params`` on the batch itself; ``fit`` ends an
+        online run. ``lower_bound_`` is each batch's mean log-likelihood before its update, ``lower_bounds_`` their
+        history and ``n_iter_`` the number of batches.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), path, ChunkSource or Dask collection
+            One batch (at least ``n_components`` rows for the first).
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GaussianMixture
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> gm = GaussianMixture(2, random_state=0)
+        >>> for _ in range(20):
+        ...     batch = np.concatenate([rng.normal(-5, 1, (50, 1)), rng.normal(5, 1, (50, 1))])
+        ...     gm = gm.partial_fit(batch)
+        >>> np.sort(gm.means_[:, 0]).round(0)
+        array([-5.,  5.])
+        """
+        return self._online_step(X, sample_weight)
 
     # -- incomplete data: conditioning and imputation --------------------------------------------------------------
 
