@@ -37,7 +37,7 @@ class MDN(torch.nn.Module):
 net = MDN()
 optimizer = torch.optim.Adam(net.parameters(), lr=0.005)
 losses = []
-for _ in range(2000):
+for _ in range(1200):
     logits, loc, scale = net(x)
     loss = -mixture_log_prob(y, logits, loc, scale_diag=scale).mean()
     optimizer.zero_grad()
