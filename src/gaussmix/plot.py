@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._base import fitted_params
+from .core.estep import log_resp
 
 #: Points drawn at most by :func:`clusters`; more rows are thinned by a seeded uniform sample.
 MAX_POINTS = 20_000
@@ -73,7 +74,9 @@ def clusters(
     """
     ax = _axes(ax)
     X, names = _as_array(X, getattr(model, "feature_names_in_", None))
-    labels = model.predict(X)
+    # The rows are a plain array by now (names came from X or the model): label them with the core's E-step, so a
+    # model fitted on named columns gives no feature-name warning for its own columns.
+    labels = np.argmax(log_resp(X, fitted_params(model, "plot").to_numpy())[1], axis=1)
     if X.shape[1] == 1:
         return _density_1d(model, X[:, 0], ax, names[0])
     center, W, axis_names = _projection(X, names, columns)
