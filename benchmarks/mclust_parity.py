@@ -49,7 +49,7 @@ def best_fit(X: np.ndarray, model: str, k: int, prior: bool, n_kmeans: int = 4) 
     settings = [("hc", 0)] + [("kmeans", seed) for seed in range(n_kmeans)]
     for init, seed in settings:
         gm = gaussmix.GaussianMixture(k, covariance_type=model, reg_covar=0.0, tol=1e-12 if prior else 1e-10,
-                                      max_iter=5000,
+                                      max_iter=2000,
                                       init_params=init, random_state=seed, prior="default" if prior else None)
         try:
             with warnings.catch_warnings():
@@ -74,9 +74,12 @@ def main() -> None:
     print(f"mclust {reference['mclust_version']}; gaussmix best of hc + 4 k-means starts, reg_covar=0")
     print(f"{'data':<9} {'prior':<6} {'cells':>5} {'df equal':>8} {'mclust converged':>16} {'ll >= mclust':>12} "
           f"{'worst rel. gap':>14}  cells below")
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]  # e.g. "iris:prior" or "faithful:ml"
     for name, block in reference["data"].items():
         X = data[name]
         for prior in (False, True):
+            if only and f"{name}:{'prior' if prior else 'ml'}" not in only:
+                continue
             fits = [f for f in block["fits"] if f["prior"] == prior]
             df_equal = fitted = matched = 0
             worst, below = 0.0, []

@@ -199,3 +199,14 @@ def test_warm_start_continues_an_mclust_model(data: dict[str, np.ndarray]) -> No
         first = gm.lower_bound_
         gm.fit(X)
     assert gm.lower_bound_ >= first - 1e-12
+
+
+@pytest.mark.filterwarnings("ignore::gaussmix.ConvergenceWarning")
+def test_a_tensor_fit_equals_the_array_fit(data: dict[str, np.ndarray]) -> None:
+    torch = pytest.importorskip("torch")
+    X = data["faithful"]
+    kw = dict(covariance_type="VEV", means_init=[[2.0, 55.0], [4.3, 80.0]], tol=0.0, max_iter=30, random_state=0)
+    on_tensor = GaussianMixture(2, **kw).fit(torch.tensor(X))
+    on_array = GaussianMixture(2, **kw).fit(X)
+    assert isinstance(on_tensor.covariances_, torch.Tensor)
+    np.testing.assert_allclose(on_tensor.covariances_.numpy(), on_array.covariances_, rtol=1e-10)
