@@ -246,7 +246,8 @@ class MixtureBase(DensityMixin, BaseEstimator):
             weights = check.check_sample_weight(sample_weight, array.shape[0])
         n_positive = array.shape[0] if weights is None else int((weights > 0).sum())
         self._check_enough_rows(n_positive, "rows" if weights is None else "rows with positive sample_weight")
-        return ArraySource(array, weights, self._chunk_rows(array.shape[1]), feature_names), feature_names
+        return (ArraySource(array, weights, self._chunk_rows(array.shape[1], array.shape[0]), feature_names),
+                feature_names)
 
     def _check_enough_rows(self, n_rows: int | None, rows: str) -> None:
         if n_rows is not None and n_rows < self.n_components:
@@ -280,8 +281,8 @@ class MixtureBase(DensityMixin, BaseEstimator):
         self._check_enough_rows(X.shape[0], "rows with positive sample_weight in the initialisation sample")
         return X, weight
 
-    def _chunk_rows(self, n_features: int) -> int:
-        return self.chunk_rows or default_chunk_rows(n_features, self.n_components)
+    def _chunk_rows(self, n_features: int, n_rows: int | None = None) -> int:
+        return self.chunk_rows or default_chunk_rows(n_features, self.n_components, n_rows)
 
     def _set_fitted(self, result: EMResult, feature_names: tuple[str, ...] | None,
                     as_dtype: Callable[[Any], Any]) -> None:

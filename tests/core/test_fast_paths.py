@@ -20,9 +20,9 @@ from gaussmix.executors.local import ArraySource, Chunk, local_accumulator, map_
 from strategies import random_params
 
 FIELDS = ("n", "log_likelihood", "resp_sum", "first", "second")
-# Every (covariance type, form) the fast path can take; full and tied have both forms.
-KINDS_AND_FORMS = [(kind, form) for kind in COVARIANCE_TYPES
-                   for form in (("expanded", "centred") if kind in ("full", "tied") else ("expanded",))]
+# Every (covariance type, form) the fast path can take; full has three forms, tied two.
+FORMS = {"full": ("expanded", "centred", "whitened"), "tied": ("expanded", "centred")}
+KINDS_AND_FORMS = [(kind, form) for kind in COVARIANCE_TYPES for form in FORMS.get(kind, ("expanded",))]
 # Relative tolerance against the reference, by dtype: float32 densities round at ~1e-7 of ‖P(x − g)‖².
 RTOL = {np.float64: 1e-10, np.float32: 2e-4}
 
@@ -236,12 +236,39 @@ def test_triangular_solves_match_scipy_and_stay_triangular(rng):
 
 
 def test_default_blocks_are_bounded_in_rows_and_bytes():
-    from gaussmix.executors.local import BLOCK_BYTES, default_chunk_rows
+    from gaussmix.executors.local import BLOCK_BYTES, default_chunk_rows, default_workers
 
     for d, k in ((2, 1), (16, 16), (60, 2048), (500, 4096)):
         rows = default_chunk_rows(d, k)
         assert 256 <= rows <= 8192
         assert rows * (8 * (d + 4) + 4 * k) <= max(BLOCK_BYTES, 256 * (8 * (d + 4) + 4 * k))
+        for n in (100, 10_000, 123_457):  # equal blocks, a multiple of the threads when there are several
+            balanced = default_chunk_rows(d, k, n)
+            blocks = -(-n // balanced)
+            assert balanced <= rows and (blocks == 1 or blocks >= default_workers())
+            assert blocks == 1 or n - (blocks - 1) * balanced >= balanced - blocks
+
+
+@pytest.mark.parametrize("dtype_", [np.float64, np.float32])
+def test_whitened_form_is_chosen_at_high_dimension_and_matches_the_reference(rng, dtype_):
+    """The per-component kernel, by TRMM (triangular P_k, as every M-step makes) and by its GEMM fallback."""
+    from dataclasses import replace
+
+    assert fast_estep.default_form("full", np.float64, 16, 16) == "expanded"
+    assert fast_estep.default_form("full", np.float32, 16, 16) == "centred"
+    assert fast_estep.default_form("full", dtype_, 96, 8) == "whitened"
+    assert fast_estep.default_form("tied", dtype_, 96, 8) != "whitened"
+    X, params = mixture_case(rng, "full", n=700, d=96, k=3)
+    X = X.astype(dtype_)
+    reference = chunk_stats_reference(X, params, None, row_offset=5)
+    expected, _ = scipy_log_resp(X.astype(np.float64), params)
+    plan = fast_estep.density_plan(params, dtype_)
+    assert plan.form == "whitened" and plan.triangular
+    for p in (plan, replace(plan, triangular=False)):
+        assert_stats_close(fast_estep.fast_chunk_stats(X, params, None, row_offset=5, plan=p), reference,
+                           RTOL[dtype_])
+        log_prob, _ = fast_estep.fast_log_resp(X, params, plan=p)
+        np.testing.assert_allclose(log_prob, expected, rtol=RTOL[dtype_])
 
 
 @pytest.mark.parametrize("kind", COVARIANCE_TYPES)

@@ -14,6 +14,12 @@ centre c_k afterwards (Σr(x−c)(x−c)ᵀ = S_g − f mᵀ − m fᵀ + n mm�
 origin. The quadratic expansion loses about eps·‖(c_k − g)P_k‖² of absolute accuracy in a log-density, the same
 as the generic diag/spherical path; for float32 full/tied data the "centred" form computes ‖(x − c_k)P_k‖ from
 whitened differences instead (one GEMM for all components), as accurate as the generic path.
+
+At high dimension Φ (D²/2 features a row) is used only K times per value it holds: the GEMMs turn memory-bound
+and the fast path fell 5× behind scikit-learn at D = 256. Full covariances with D ≥ WHITENED_MIN_FEATURES and
+D ≥ K therefore take the "whitened" form, component by component as scikit-learn but with half its flops:
+a triangular multiply (TRMM) (x − c_k) P_k for the densities and a rank-n update (SYRK) of √r ⊙ (x − c_k) for
+the scatter, each reading its rows D times from cache.
 Working memory is a few sub-blocks of ``rows × max(F, K·D)`` values, whatever the chunk's length.
 """
 
@@ -23,6 +29,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import blas
 
 from .density import centred_log_gaussian_prob, log_weights
 from .params import GaussianParams, log_det_cholesky
@@ -46,8 +53,10 @@ class DensityPlan:
     For K = 2048 it costs as much as a few hundred rows, so an executor prepares it once per pass and hands it to
     every block (``estep.estep_plan``). It holds copies, never views of the params' arrays.
 
-    ``form`` is "expanded" (log-densities = coef @ Φ) or "centred" (whitened differences, full/tied only);
-    ``coef`` (K, F) or ``whiten`` ((K·D, D + 1) full, (D, D) tied) and ``offsets`` (K, D) tied, are in X's dtype;
+    ``form`` is "expanded" (log-densities = coef @ Φ), "centred" (whitened differences, full/tied only) or
+    "whitened" (full only: one triangular multiply per component);
+    ``coef`` (K, F) or ``whiten`` ((K·D, D + 1) full centred, (D, D) tied, (K, D, D) = P_kᵀ whitened) and
+    ``offsets`` ((K, D): whitened centres for tied, centres − g for whitened) are in X's dtype;
     ``log_const`` (K,) is log w_k + log|P_k| − D/2·log 2π, the largest value a log-density can take.
     ``stats_dtype`` is that of the per-sub-block statistics GEMM (summed in float64 across sub-blocks).
     """
@@ -63,6 +72,7 @@ class DensityPlan:
     log_const: np.ndarray
     stats_dtype: np.dtype
     dead: np.ndarray  # zero-weight components, whose responsibilities are exactly 0
+    triangular: bool = False  # whitened form: every P_k is upper triangular (TRMM), else a general GEMM
 
     @property
     def n_components(self) -> int:
@@ -73,8 +83,17 @@ class DensityPlan:
         return int(self.center.shape[1])
 
 
-def default_form(kind: str, dtype: np.dtype) -> str:
-    """The form the measurements favour: expanded, except float32 full/tied where cancellation would cost digits."""
+#: Full covariances with at least this many features (and no more components than features) take the whitened
+#: form: measured on this machine (2 cores), whitened vs expanded per iteration at D = 64, K = 16 ... (see
+#: benchmarks/RESULTS.md, "High dimension").
+WHITENED_MIN_FEATURES = 48
+
+
+def default_form(kind: str, dtype: np.dtype, n_features: int = 0, n_components: int = 0) -> str:
+    """The form the measurements favour for the shape: whitened for full covariances at high dimension, else
+    expanded, except float32 full/tied (centred), where the expansion's cancellation would cost digits."""
+    if kind == "full" and n_features >= WHITENED_MIN_FEATURES and n_features >= n_components:
+        return "whitened"
     return "centred" if kind in ("full", "tied") and np.dtype(dtype) == np.float32 else "expanded"
 
 
@@ -82,9 +101,9 @@ def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = Non
     """Precompute the E-step coefficients of ``params`` for data of ``dtype`` (float32 or float64)."""
     dtype = np.dtype(dtype)
     kind = params.covariance_type
-    form = form or default_form(kind, dtype)
-    if form == "centred" and kind not in ("full", "tied"):
-        raise ValueError(f"The centred form is for full and tied covariances, not {kind!r}.")
+    form = form or default_form(kind, dtype, params.n_features, params.n_components)
+    if form == "centred" and kind not in ("full", "tied") or form == "whitened" and kind != "full":
+        raise ValueError(f"The {form} form is not for {kind!r} covariances.")
     means = np.array(params.means, dtype=np.float64)  # a copy: the plan stays a value if params' arrays change
     prec_chol = np.asarray(params.precisions_cholesky, dtype=np.float64)
     k, d = means.shape
@@ -102,10 +121,16 @@ def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = Non
         w[:, :d] = np.transpose(prec_chol, (0, 2, 1)).reshape(k * d, d)
         w[:, d] = -np.einsum("kd,kde->ke", m, prec_chol).reshape(k * d)
         whiten = w.astype(dtype)  # y_k = P_kᵀ(x − g) − P_kᵀ(c_k − g) for all k in one GEMM
+    triangular = False
+    if form == "whitened":  # P_kᵀ stored C-ordered: whiten[k].T is P_k in the Fortran order BLAS reads
+        whiten = np.ascontiguousarray(np.transpose(prec_chol, (0, 2, 1)), dtype=dtype)
+        offsets = means.astype(dtype)  # x − c_k in X's dtype, as the reference computes it
+        triangular = not np.any(np.tril(prec_chol, -1))
     if form == "expanded":  # a -inf inside a GEMM can meet a zero; the cap below applies it instead
         coef = _expanded_coef(kind, m, prec_chol, np.where(np.isfinite(log_const), log_const, 0.0)).astype(dtype)
     return DensityPlan(kind, dtype, form, means, g, coef, whiten, offsets, log_const.astype(dtype),
-                       _stats_dtype(kind, dtype, m, prec_chol), np.flatnonzero(~np.isfinite(log_const)))
+                       _stats_dtype(kind, dtype, m, prec_chol), np.flatnonzero(~np.isfinite(log_const)),
+                       triangular)
 
 
 #: Float32 data with diag/spherical covariances sums each sub-block's statistics in a float32 GEMM (then in
@@ -183,19 +208,30 @@ class _Scratch:
         self.phi = np.empty((plan.coef.shape[1], rows), dt) if plan.coef is not None else None  # expanded form
         self.y = np.empty((k * d, rows), dt) if plan.form == "centred" else None
         self.xa = np.ones((d + 1, rows), dt) if plan.form == "centred" and plan.kind == "full" else None
+        self.diff = np.empty((rows, d), dt) if plan.form == "whitened" else None  # (x − c_k) P_k, row-major
         if stats:
             same = dt == plan.stats_dtype  # float64 data, or float32 data with float32 sub-block statistics
             self.shared_phi = same and plan.form == "expanded" and plan.kind != "tied"
             self.xc64 = self.xc if same else np.empty((d, rows))
-            self.phi64 = self.phi if self.shared_phi else np.empty((n_phi_features(plan.kind, d), rows))
+            self.phi64 = self.phi if self.shared_phi else np.empty((n_phi_features(_stats_layout(plan), d), rows))
             self.resp = self.log_prob if same else np.empty((k, rows))
+            if plan.form == "whitened":  # √r ⊙ (x − c_k) in float64 for the scatter's SYRK
+                self.diff64 = self.diff if same else np.empty((rows, d))
+
+
+def _stats_layout(plan: DensityPlan) -> str:
+    """Kind of Φ the statistics GEMM uses: the whitened form takes only x − g and 1 (tied's), its scatter is SYRK."""
+    return "tied" if plan.form == "whitened" else plan.kind
 
 
 def sub_block_rows(plan: DensityPlan, n_rows: int) -> int:
     """Rows per sub-block so that its widest scratch array takes about SUB_BLOCK_BYTES."""
     k, d = plan.n_components, plan.n_features
+    if plan.form == "whitened":  # (rows, D) buffers, and P_k read once per component and sub-block
+        return int(max(1, min(max(SUB_BLOCK_BYTES // (8 * d), MIN_SUB_BLOCK_ROWS), n_rows)))
     widest = max(n_phi_features(plan.kind, d) + d, k * d if plan.form == "centred" else k, k)
     return _rows_for(widest, n_rows)
+
 
 
 def _rows_for(widest: int, n_rows: int) -> int:
@@ -207,6 +243,8 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
     """log w_k + log N(x | k) of the rows ``XT`` (D, n) as a (K, n) view of the scratch (overwritten next call)."""
     xc = np.subtract(XT, plan.g.astype(plan.dtype)[:, None], out=s.xc[:, :n])
     out = s.log_prob[:, :n]
+    if plan.form == "whitened":
+        return _whitened_log_prob_T(plan, XT, s, out)
     # The plan's kind and form decide which of its arrays, and of the scratch's, are there.
     if plan.kind == "tied":
         assert plan.whiten is not None and s.z is not None
@@ -233,6 +271,37 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
     np.sum(y, axis=1, out=out)
     np.multiply(out, -0.5, out=out)
     return np.add(out, plan.log_const[:, None], out=out)
+
+
+def _whitened_log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, out: np.ndarray) -> np.ndarray:
+    """The whitened form of ``_log_prob_T``: ‖(x − c_k) P_k‖² by one TRMM (or GEMM) per component."""
+    assert plan.whiten is not None and plan.offsets is not None and s.diff is not None
+    n = out.shape[1]
+    rows = XT.T
+    diff = s.diff[:n]
+    trmm = blas.get_blas_funcs("trmm", dtype=plan.dtype)
+    for k in range(plan.n_components):
+        np.subtract(rows, plan.offsets[k], out=diff)
+        if plan.triangular:  # in place on diffᵀ (Fortran order): P_kᵀ (x − c_k)ᵀ
+            y = trmm(1.0, plan.whiten[k].T, diff.T, side=0, lower=0, trans_a=1, overwrite_b=1).T
+        else:
+            y = np.matmul(diff.copy(), plan.whiten[k].T, out=diff)
+        np.einsum("nd,nd->n", y, y, out=out[k])
+    np.multiply(out, -0.5, out=out)
+    return np.add(out, plan.log_const[:, None], out=out)
+
+
+def _add_whitened_scatter(plan: DensityPlan, acc: _StatsSum, XT: np.ndarray, resp: np.ndarray,
+                          s: _Scratch) -> None:
+    """Add Σ r (x − c_k)(x − c_k)ᵀ of the sub-block for every component: one SYRK of √r ⊙ (x − c_k) each."""
+    n = resp.shape[1]
+    rows = XT.T if plan.dtype == np.float64 else XT.T.astype(np.float64)
+    diff = s.diff64[:n]
+    root = np.sqrt(resp)
+    for k in range(plan.n_components):
+        np.subtract(rows, plan.center[k], out=diff)
+        np.multiply(diff, root[k][:, None], out=diff)
+        acc.add_scatter(k, diff)
 
 
 #: Floor of log-probabilities relative to a row's largest before exp: below it, exp's results are subnormal or
@@ -333,7 +402,7 @@ def fast_chunk_stats(
     plan = density_plan(params, X.dtype, form) if plan is None else plan
     n = X.shape[0]
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    acc = _StatsSum(plan.kind, plan.center, plan.g, params)
+    acc = _StatsSum(plan.kind, plan.center, plan.g, params, whitened=plan.form == "whitened")
     log_prob = np.empty(n)
     rows = sub_block_rows(plan, n)
     s = _Scratch(plan, rows, stats=True)
@@ -348,8 +417,10 @@ def fast_chunk_stats(
         xc64 = s.xc[:, :nb] if s.xc64 is s.xc else np.subtract(XT, plan.g[:, None], out=s.xc64[:, :nb])
         phi64 = s.phi64  # the scratch's phi when shared (then already filled), else an array of its own
         assert phi64 is not None
-        phi = phi64[:, :nb] if s.shared_phi else fill_features(xc64, plan.kind, phi64[:, :nb])
+        phi = phi64[:, :nb] if s.shared_phi else fill_features(xc64, _stats_layout(plan), phi64[:, :nb])
         acc.add(resp, phi, xc64)
+        if plan.form == "whitened":
+            _add_whitened_scatter(plan, acc, XT, resp, s)
     return acc.result(n if w is None else float(np.sum(w)), log_prob, w, X, row_offset)
 
 
@@ -382,11 +453,22 @@ def fast_resp_stats(
 class _StatsSum:
     """Running float64 sums resp @ Φᵀ (and the tied scatter) about g, turned into SufficientStats about c."""
 
-    def __init__(self, kind: str, center: np.ndarray, g: np.ndarray, params: GaussianParams | None = None) -> None:
+    def __init__(self, kind: str, center: np.ndarray, g: np.ndarray, params: GaussianParams | None = None,
+                 whitened: bool = False) -> None:
         k, d = center.shape
         self.kind, self.center, self.g, self.params = kind, center, g, params
-        self.phi = np.zeros((k, n_phi_features(kind, d)))
+        self.phi = np.zeros((k, n_phi_features("tied" if whitened else kind, d)))
         self.scatter = np.zeros((d, d)) if kind == "tied" else None
+        # Whitened full: each component's scatter about its centre, one triangle filled by SYRK.
+        self.component_scatter = np.zeros((k, d, d)) if whitened else None
+
+    def add_scatter(self, k: int, weighted_diff: np.ndarray) -> None:
+        """Add weighted_diffᵀ weighted_diff (rows, D) to component k's scatter (lower triangle, by SYRK)."""
+        assert self.component_scatter is not None
+        c = self.component_scatter[k].T  # Fortran order: SYRK updates it in place (its upper = our lower)
+        out = blas.dsyrk(1.0, weighted_diff.T, beta=1.0, c=c, trans=0, lower=0, overwrite_c=1)
+        if not np.shares_memory(out, c):
+            c[...] = out
 
     def add(self, resp_T: np.ndarray, phi: np.ndarray, xc64: np.ndarray) -> None:
         """Add the sub-block with (weighted) responsibilities (K, n), features (F, n) and centred rows (D, n)."""
@@ -401,7 +483,10 @@ class _StatsSum:
         f = self.phi[:, -1 - d:-1]
         m = self.center - self.g
         first = f - nk[:, None] * m
-        if self.kind == "full":
+        if self.component_scatter is not None:
+            lower = np.tril(self.component_scatter)
+            second = lower + np.transpose(np.tril(self.component_scatter, -1), (0, 2, 1))
+        elif self.kind == "full":
             iu, ju = np.triu_indices(d)
             s = np.empty((k, d, d))
             s[:, iu, ju] = self.phi[:, :iu.size]

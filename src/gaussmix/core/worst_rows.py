@@ -26,8 +26,11 @@ def lowest_rows(values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]
     return values[idx], idx.astype(np.int64)
 
 
-#: Most rows tied (within rounding) with the N_WORST-th lowest log p(x) that are recomputed exactly per block.
+#: Most rows tied (within rounding) with the N_WORST-th lowest log p(x) that are recomputed exactly per block...
 MAX_TIED_ROWS = 256
+#: ...and at most about this many multiply-adds for them (rows·K·D² for full/tied): at D = 1,024 a degenerate
+#: model ties hundreds of rows within rounding, and recomputing 256 of them took 8 s per block.
+MAX_TIED_WORK = 2**25
 
 
 def worst_rows(candidates: np.ndarray, X: np.ndarray, params: GaussianParams,
@@ -42,7 +45,10 @@ def worst_rows(candidates: np.ndarray, X: np.ndarray, params: GaussianParams,
         return values, np.zeros(0, np.int64), np.zeros((0, X.shape[1]))
     slack = 1e-6 * max(1.0, abs(float(values[-1])))
     certain = np.flatnonzero(candidates < values[-1] - slack)
-    band = np.flatnonzero(np.abs(candidates - values[-1]) <= slack)[:MAX_TIED_ROWS]
+    k, d = params.n_components, params.n_features
+    work_per_row = k * d * (d if params.covariance_type in ("full", "tied") else 1)
+    band = np.flatnonzero(np.abs(candidates - values[-1]) <= slack)[:min(MAX_TIED_ROWS,
+                                                                         max(N_WORST, MAX_TIED_WORK // work_per_row))]
     near = np.union1d(certain, band)
     exact = _row_log_prob(X[near].astype(np.float64), params)
     order = np.lexsort((near, exact))[:N_WORST]

@@ -26,14 +26,22 @@ BLOCK_BYTES = 16 * 2**20
 R = TypeVar("R")
 
 
-def default_chunk_rows(n_features: int, n_components: int) -> int:
+def default_chunk_rows(n_features: int, n_components: int, n_rows: int | None = None) -> int:
     """Rows per block: about BLOCK_BYTES of the block's rows, per-row values and one (rows, K) float32 result.
 
     The fast E-step works through a block in cache-sized sub-blocks, so a block only needs to be large enough
-    to amortise its fixed costs and small enough that two threads share the blocks evenly.
+    to amortise its fixed costs and small enough that two threads share the blocks evenly. Given ``n_rows``,
+    the blocks are made equal and their number a multiple of the threads: 7,943 + 2,057 rows (D = 256) left one
+    core idle for half the pass.
     """
     per_row = 8 * (n_features + 4) + 4 * n_components
-    return int(np.clip(BLOCK_BYTES // per_row, 256, 8192))
+    rows = int(np.clip(BLOCK_BYTES // per_row, 256, 8192))
+    if n_rows is None or n_rows <= rows:
+        return rows
+    workers = default_workers()
+    blocks = -(-n_rows // rows)
+    blocks = -(-blocks // workers) * workers
+    return -(-n_rows // blocks)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
