@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from . import fast_estep
+from . import batched_estep, fast_estep
+from .batched_estep import BatchedPlan
 from .density import log_weights, logsumexp, weighted_log_prob
 from .fast_estep import DensityPlan
 from .missing import missing_chunk_stats, missing_log_resp, nan_rows
@@ -17,11 +18,15 @@ from .stats import N_WORST, SufficientStats
 from .worst_rows import lowest_rows
 
 
-def estep_plan(params: GaussianParams, dtype: Any) -> DensityPlan | None:
+Plan = DensityPlan | BatchedPlan
+
+
+def estep_plan(params: GaussianParams, dtype: Any) -> Plan | None:
     """What every block of one E-step pass over rows of ``dtype`` shares: computed once per pass, passed down.
 
-    A ``fast_estep.DensityPlan`` for float32/float64 NumPy rows; None for other dtypes and namespaces (torch),
-    whose reference path needs none. A plan is a value: prepare a new one whenever the parameters change.
+    A ``fast_estep.DensityPlan`` for float32/float64 NumPy rows, a ``batched_estep.BatchedPlan`` (the same plan
+    on the device) for float32/float64 tensors; None for other dtypes, whose reference path needs none. A plan
+    is a value: prepare a new one whenever the parameters change.
 
     Examples
     --------
@@ -36,19 +41,21 @@ def estep_plan(params: GaussianParams, dtype: Any) -> DensityPlan | None:
     >>> float(total.n)                              # ... shared by every block
     30.0
     """
+    xp = array_namespace(params.means)
+    if not is_numpy(xp):
+        return batched_estep.batched_plan(params, dtype) if dtype in (xp.float32, xp.float64) else None
     try:
         dtype = np.dtype(dtype)
-    except TypeError:  # a torch dtype
+    except TypeError:  # a torch dtype with NumPy params
         return None
-    if dtype.char not in "fd" or not is_numpy(array_namespace(params.means)):
-        return None
-    return fast_estep.density_plan(params, dtype)
+    return fast_estep.density_plan(params, dtype) if dtype.char in "fd" else None
 
 
-def log_resp(X: Any, params: GaussianParams, plan: DensityPlan | None = None) -> tuple[Any, Any]:
+def log_resp(X: Any, params: GaussianParams, plan: Plan | None = None) -> tuple[Any, Any]:
     """log p(x_i), shape (n_samples,), and log p(k | x_i), shape (n_samples, n_components), in X's dtype.
 
-    NumPy arrays take the one-GEMM-per-block path of ``fast_estep``; other namespaces the per-component reference.
+    NumPy arrays take the one-GEMM-per-block path of ``fast_estep``, float tensors its twin ``batched_estep``;
+    anything else the per-component reference.
     ``plan`` is ``estep_plan(params, X.dtype)`` when the caller maps many blocks (computed here when None). A row
     too far from every component to represent scores -inf and is shared equally by the non-zero-weight components.
     Rows with NaN are scored on their observed coordinates (``missing``); the other rows take the path above.
@@ -70,6 +77,8 @@ def log_resp(X: Any, params: GaussianParams, plan: DensityPlan | None = None) ->
         return _log_resp_with_missing(X, params, plan, missing)
     if _fast(X):
         return fast_estep.fast_log_resp(X, params, plan=_plan_for(X, plan))
+    if _batched(X, params):
+        return batched_estep.batched_log_resp(X, params, _batched_plan_for(X, plan))
     return log_resp_reference(X, params)
 
 
@@ -88,7 +97,7 @@ def log_resp_reference(X: Any, params: GaussianParams) -> tuple[Any, Any]:
 
 
 def chunk_stats(
-    X: Any, params: GaussianParams, sample_weight: Any = None, row_offset: int = 0, plan: DensityPlan | None = None
+    X: Any, params: GaussianParams, sample_weight: Any = None, row_offset: int = 0, plan: Plan | None = None
 ) -> SufficientStats:
     """Sufficient statistics of the rows ``X`` (n_samples, n_features) under ``params``, centred on its means.
 
@@ -122,6 +131,9 @@ def chunk_stats(
         return _stats_with_missing(X, params, sample_weight, row_offset, plan, missing)
     if _fast(X):
         return fast_estep.fast_chunk_stats(X, params, sample_weight, row_offset, plan=_plan_for(X, plan))
+    if _batched(X, params):
+        stats, log_prob = batched_estep.batched_chunk_stats(X, params, sample_weight, _batched_plan_for(X, plan))
+        return _with_log_likelihood(stats, X, log_prob, sample_weight, row_offset)
     return chunk_stats_reference(X, params, sample_weight, row_offset)
 
 
@@ -154,9 +166,13 @@ def _rows_of(sample_weight: Any, rows: np.ndarray) -> Any:
     return None if sample_weight is None else np.asarray(sample_weight)[rows]
 
 
-def _plan_for(X: np.ndarray, plan: DensityPlan | None) -> DensityPlan | None:
+def _plan_for(X: np.ndarray, plan: Plan | None) -> DensityPlan | None:
     """The pass's plan if it was made for X's dtype; None (compute one) for a block of another dtype."""
-    return plan if plan is not None and plan.dtype == X.dtype else None
+    return plan if isinstance(plan, DensityPlan) and plan.dtype == X.dtype else None
+
+
+def _batched_plan_for(X: Any, plan: Plan | None) -> BatchedPlan | None:
+    return plan if isinstance(plan, BatchedPlan) and plan.dtype == X.dtype else None
 
 
 def chunk_stats_reference(
@@ -167,7 +183,13 @@ def chunk_stats_reference(
     log_prob, lr = log_resp_reference(X, params)
     resp = xp.exp(lr)
     stats = resp_stats_reference(X, resp, sample_weight, params.means, params.covariance_type)
-    log_prob64 = xp.astype(log_prob, xp.float64)
+    return _with_log_likelihood(stats, X, xp.astype(log_prob, xp.float64), sample_weight, row_offset)
+
+
+def _with_log_likelihood(stats: SufficientStats, X: Any, log_prob64: Any, sample_weight: Any,
+                         row_offset: int) -> SufficientStats:
+    """``stats`` with Σw·log p(x) and the worst rows (by argsort: the non-NumPy paths) filled in."""
+    xp = array_namespace(X)
     if sample_weight is None:
         total = xp.sum(log_prob64)
         candidates = log_prob64
@@ -244,6 +266,13 @@ def resp_stats_reference(
 def _fast(X: Any) -> bool:
     """Whether X takes the NumPy fast path: a float32/float64 NumPy array (anything else, the reference)."""
     return is_numpy(array_namespace(X)) and getattr(X, "dtype", None) is not None and X.dtype.char in "fd"
+
+
+def _batched(X: Any, params: GaussianParams) -> bool:
+    """Whether X takes the batched tensor path: float32/float64 tensors with params in the same namespace."""
+    xp = array_namespace(X)
+    return (not is_numpy(xp) and X.dtype in (xp.float32, xp.float64)
+            and not is_numpy(array_namespace(params.means)))
 
 
 def _lowest(xp: Any, values: Any, count: int) -> tuple[Any, Any]:
