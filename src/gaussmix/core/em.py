@@ -38,10 +38,8 @@ class IterationReseed:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class StepOutcome:
-    """One M-step's result: the new state, its re-seeds, and the lower bound this iteration reports.
-
-    ``bound_scale`` turns the bound into a per-row value for the ``tol`` test: 1 for a mean log-likelihood, the
-    weighted row count for a summed bound such as the variational ELBO.
+    """One M-step's result: the new state, its re-seeds, and the lower bound this iteration reports (the one
+    ``tol`` applies to: the mean log-likelihood for maximum likelihood, the summed ELBO for variational fits).
 
     Examples
     --------
@@ -60,7 +58,6 @@ class StepOutcome:
     state: Any
     reseeds: tuple[Reseed, ...]
     lower_bound: float
-    bound_scale: float = 1.0
 
 
 class MStep(Protocol):
@@ -168,7 +165,7 @@ def run_em(
     lower_bound0: float = -math.inf,
     on_iteration: Callable[[int, float], None] | None = None,
 ) -> EMResult:
-    """Iterate EM from ``state0`` until the per-row bound changes by less than ``tol``, or ``max_iter``.
+    """Iterate EM from ``state0`` until the bound its M-step reports changes by less than ``tol``, or ``max_iter``.
 
     An iteration that re-seeds a component never counts as converged. ``lower_bound0`` is the bound to compare the
     first iteration against (the previous fit's, for warm starts). A KeyboardInterrupt ends the run early and is
@@ -207,7 +204,7 @@ def run_em(
             reseeds.extend(IterationReseed(n_iter, r) for r in step.reseeds)
             if on_iteration is not None:
                 on_iteration(n_iter, lower_bound)
-            if abs(lower_bound - previous) < tol * step.bound_scale and not step.reseeds:
+            if abs(lower_bound - previous) < tol and not step.reseeds:
                 converged = True
                 break
     except KeyboardInterrupt:
