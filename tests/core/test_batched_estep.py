@@ -65,3 +65,27 @@ def test_batched_rows_far_away_and_zero_weights_follow_the_reference(rng, kind, 
     np.testing.assert_allclose(lr.exp().cpu().numpy(), expected_lr.exp().cpu().numpy(), atol=1e-10)
     finite = torch.isfinite(expected)
     np.testing.assert_allclose(log_prob[finite].cpu().numpy(), expected[finite].cpu().numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize(("kind", "d"), SHAPES)
+def test_batched_sub_blocks_sum_to_the_whole_block(rng, monkeypatch, kind, d):
+    from gaussmix.core import batched_estep
+
+    X, params = tensor_case(rng, kind, d, "float64", "cpu")
+    plan = estep_plan(params, X.dtype)
+    whole = chunk_stats(X, params, plan=plan)
+    monkeypatch.setattr(batched_estep, "CPU_SUB_BLOCK_BYTES", 1)
+    assert batched_estep.sub_block_rows(X, plan) == 64
+    pieces = chunk_stats(X, params, plan=plan)
+    for field in FIELDS:
+        np.testing.assert_allclose(getattr(pieces, field).numpy(), getattr(whole, field).numpy(), rtol=1e-12,
+                                   atol=1e-12, err_msg=field)
+
+
+def test_cpu_tensor_blocks_run_on_threads_with_one_torch_thread_each():
+    from gaussmix.executors.local import Chunk, map_blocks
+
+    before = torch.get_num_threads()
+    seen = list(map_blocks(lambda c: (torch.get_num_threads(), float(c.X[0, 0])),
+                           (Chunk(i, torch.full((3, 2), float(i)), None) for i in range(6)), n_workers=2))
+    assert seen == [(1, float(i)) for i in range(6)] and torch.get_num_threads() == before

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .density import centred_log_gaussian_prob, log_weights, logsumexp
+from .density import centred_log_gaussian_prob, log_weights
 from .fast_estep import DensityPlan, density_plan
 from .namespace import array_namespace, to_numpy
 from .params import GaussianParams
@@ -31,8 +31,8 @@ from .stats import SufficientStats
 class BatchedPlan:
     """``fast_estep.DensityPlan`` on a tensor's device: computed once per pass (``estep.estep_plan``).
 
-    ``coef`` (F, K) expanded; ``whiten`` (D, D) tied, (D, K·D) full centred with ``bias`` (K·D,), (K, D, D)
-    = P_k whitened; ``offsets`` (K, D): whitened centres (tied) or centres (whitened); all in X's dtype.
+    ``coef`` (F, K) expanded; ``whiten`` (D, D) tied, (K·D, D + 1) full centred, (K, D, D) = P_k whitened;
+    ``offsets`` (K, D): whitened centres (tied) or centres (whitened); all in X's dtype.
     ``center`` (K, D) and ``g`` are float64; ``g_x`` is g in X's dtype.
     """
 
@@ -43,55 +43,73 @@ class BatchedPlan:
     center: Any
     coef: Any
     whiten: Any
-    bias: Any
     offsets: Any
     log_const: Any
     live: Any  # (K,) bool: non-zero weights
-    pairs: Any  # (iu, ju) index tensors of full covariances' pair products, or None
 
 
 def batched_plan(params: GaussianParams, dtype: Any) -> BatchedPlan:
     """The plan of ``params`` (tensors, float64) for rows of the torch ``dtype`` (float32 or float64)."""
     xp = array_namespace(params.means)
     device = params.means.device
-    host_params = GaussianParams(*(to_numpy(a) for a in (params.weights, params.means, params.covariances,
-                                                         params.precisions_cholesky)), params.covariance_type)
-    np_dtype = np.float32 if dtype == xp.float32 else np.float64
+    host_params = GaussianParams(to_numpy(params.weights), to_numpy(params.means), to_numpy(params.covariances),
+                                 to_numpy(params.precisions_cholesky), params.covariance_type)
+    np_dtype = np.dtype(np.float32 if dtype == xp.float32 else np.float64)
     host = density_plan(host_params, np_dtype)
     k, d = host.center.shape
 
     def put(a: np.ndarray | None, as_dtype: Any = dtype) -> Any:
         return None if a is None else xp.asarray(np.ascontiguousarray(a), dtype=as_dtype, device=device)
 
-    whiten = bias = None
+    whiten = None
     if host.whiten is not None:
         if host.form == "whitened":
             whiten = put(np.transpose(host.whiten, (0, 2, 1)))
         elif host.kind == "tied":
             whiten = put(host.whiten.T)
-        else:
-            whiten, bias = put(host.whiten[:, :d].T), put(host.whiten[:, d])
-    pairs = None
-    if host.kind == "full" and host.form == "expanded":
-        iu, ju = np.triu_indices(d)
-        pairs = (put(iu, xp.int64), put(ju, xp.int64))
+        else:  # whiten @ [x − g; 1]: the offsets ride in the matmul, as in fast_estep
+            whiten = put(host.whiten)
     return BatchedPlan(host, dtype, put(host.g, xp.float64), put(host.g), put(host.center, xp.float64),
-                       None if host.coef is None else put(host.coef.T), whiten, bias, put(host.offsets),
-                       put(host.log_const), put(np.isfinite(host.log_const), xp.bool), pairs)
+                       None if host.coef is None else put(host.coef.T), whiten, put(host.offsets),
+                       put(host.log_const), put(np.isfinite(host.log_const), xp.bool))
 
 
-def features(xp: Any, Xc: Any, layout: str, pairs: Any = None) -> Any:
-    """Φ of centred rows ``Xc`` (n, D) as (n, F), in fast_estep.fill_features' order (its rows are our columns)."""
-    ones = xp.ones((Xc.shape[0], 1), dtype=Xc.dtype, device=Xc.device)
+def features_T(xp: Any, XcT: Any, layout: str) -> Any:
+    """Φ of centred rows ``XcT`` (D, n) as (F, n), in ``fast_estep.fill_features``' order and layout.
+
+    Built row by row: a gather of the pair products (Xc[:, iu] * Xc[:, ju]) took 14× longer on the CPU.
+    """
+    d, n = XcT.shape
+    n_quad = {"full": d * (d + 1) // 2, "diag": d, "spherical": 1}.get(layout, 0)
+    out = xp.empty((n_quad + d + 1, n), dtype=XcT.dtype, device=XcT.device)
     if layout == "full":
-        head = [Xc[:, pairs[0]] * Xc[:, pairs[1]]]
+        o = 0
+        for i in range(d):
+            out[o:o + d - i] = XcT[i:i + 1] * XcT[i:]
+            o += d - i
     elif layout == "diag":
-        head = [Xc * Xc]
+        out[:d] = XcT * XcT
     elif layout == "spherical":
-        head = [xp.sum(Xc * Xc, axis=1)[:, None]]
-    else:  # tied's (and the whitened form's) statistics layout: x − g and 1
-        head = []
-    return xp.concat([*head, Xc, ones], axis=1)
+        out[0] = xp.sum(XcT * XcT, axis=0)
+    out[n_quad:n_quad + d] = XcT
+    out[n_quad + d] = 1.0
+    return out
+
+
+#: Bytes of the widest per-sub-block tensor on a CPU (GPUs take whole blocks): beyond the caches every
+#: elementwise pass costs a trip to memory, and a block's (8192, K·D) tensor was 5× slower than 1,024-row pieces.
+CPU_SUB_BLOCK_BYTES = 8 * 2**20
+
+
+def sub_block_rows(X: Any, plan: BatchedPlan) -> int:
+    """Rows per piece of a block: all of them on an accelerator, about CPU_SUB_BLOCK_BYTES of the widest on a CPU."""
+    n = int(X.shape[0])
+    if X.device.type != "cpu":
+        return max(n, 1)
+    k, d = plan.host.center.shape
+    widest = max(k * d if plan.host.form == "centred" else k, d * (d + 1) // 2 + 2 * d + 1 if plan.host.kind ==
+                 "full" and plan.host.form == "expanded" else 2 * d + 1, d)
+    return max(1, min(n, max(64, CPU_SUB_BLOCK_BYTES // (8 * widest))))
 
 
 def weighted_log_prob(X: Any, plan: BatchedPlan) -> Any:
@@ -105,12 +123,13 @@ def weighted_log_prob(X: Any, plan: BatchedPlan) -> Any:
     xc = X - plan.g_x
     z = xc @ plan.whiten if host.kind == "tied" else xc
     if host.form == "expanded":
-        phi = features(xp, z, "spherical" if host.kind == "tied" else host.kind, plan.pairs)
-        return xp.minimum(phi @ plan.coef, plan.log_const)  # a squared distance is never negative
-    if host.kind == "full":
-        y = xp.reshape(xc @ plan.whiten + plan.bias, (X.shape[0], k, d))
-    else:
-        y = z[:, None, :] - plan.offsets[None, :, :]
+        phi = features_T(xp, z.T, "spherical" if host.kind == "tied" else host.kind)
+        return xp.minimum(phi.T @ plan.coef, plan.log_const)  # a squared distance is never negative
+    if host.kind == "full":  # (K, D, n): the sum over D adds rows of n values, not runs of D (1.4× faster)
+        ones = xp.ones((1, X.shape[0]), dtype=X.dtype, device=X.device)
+        y = xp.reshape(plan.whiten @ xp.concat([xc.T, ones], axis=0), (k, d, X.shape[0]))
+        return plan.log_const - 0.5 * xp.sum(y * y, axis=1).T
+    y = z[:, None, :] - plan.offsets[None, :, :]
     return plan.log_const - 0.5 * xp.sum(y * y, axis=2)
 
 
@@ -134,14 +153,40 @@ def batched_log_resp(X: Any, params: GaussianParams, plan: BatchedPlan | None = 
     """log p(x) (n,) and log p(k | x) (n, K) in X's dtype: the batched twin of ``estep.log_resp_reference``."""
     xp = array_namespace(X)
     plan = batched_plan(params, X.dtype) if plan is None else plan
+    rows = sub_block_rows(X, plan)
+    parts = [_log_resp(xp, X[s:s + rows], params, plan) for s in range(0, int(X.shape[0]), rows)]
+    if len(parts) == 1:
+        return parts[0]
+    return xp.concat([p[0] for p in parts], axis=0), xp.concat([p[1] for p in parts], axis=0)
+
+
+def _log_resp(xp: Any, X: Any, params: GaussianParams, plan: BatchedPlan) -> tuple[Any, Any]:
+    log_prob, resp = _normalised(xp, X, params, plan)
+    with np.errstate(divide="ignore"):
+        return log_prob, xp.log(resp)
+
+
+#: Floor of log-probabilities relative to a row's largest before exp (fast_estep's EXP_FLOOR): far below any
+#: rounding of the row's sum, and clear of the subnormal results exp computes slowly.
+EXP_FLOOR = {"float64": -700.0, "float32": -87.0}
+
+
+def _normalised(xp: Any, X: Any, params: GaussianParams, plan: BatchedPlan) -> tuple[Any, Any]:
+    """log p(x) (n,) and the responsibilities (n, K) in X's dtype, with one exp per entry.
+
+    A row too far from every component (log p = -inf) is shared equally by the live components.
+    """
     wlp = _rescored(X, weighted_log_prob(X, plan), params)
-    log_prob = logsumexp(wlp, axis=1)
-    finite = xp.isfinite(log_prob)
-    lr = wlp - xp.where(finite, log_prob, xp.zeros_like(log_prob))[:, None]
-    # A row too far from every component (log p = -inf) is shared equally by the live components.
-    share = xp.where(plan.live, -xp.log(xp.sum(xp.astype(plan.live, X.dtype))), xp.asarray(-float("inf"),
-                                                                                           dtype=X.dtype))
-    return log_prob, xp.where(finite[:, None], lr, share[None, :])
+    peak = xp.max(wlp, axis=1)
+    finite = xp.isfinite(peak)
+    safe = xp.where(finite, peak, xp.zeros_like(peak))
+    floor = EXP_FLOOR["float32" if X.dtype == xp.float32 else "float64"]
+    shares = xp.exp(xp.clip(wlp - safe[:, None], min=floor))
+    shares = xp.where(plan.live[None, :], shares, xp.zeros_like(shares))
+    total = xp.sum(shares, axis=1)
+    equal = xp.astype(plan.live, X.dtype) / xp.sum(xp.astype(plan.live, X.dtype))
+    resp = xp.where(finite[:, None], shares / total[:, None], equal[None, :])
+    return xp.where(finite, xp.log(total) + safe, peak), resp
 
 
 def batched_chunk_stats(X: Any, params: GaussianParams, sample_weight: Any = None,
@@ -151,50 +196,59 @@ def batched_chunk_stats(X: Any, params: GaussianParams, sample_weight: Any = Non
     plan = batched_plan(params, X.dtype) if plan is None else plan
     host = plan.host
     k, d = host.center.shape
-    log_prob, lr = batched_log_resp(X, params, plan)
-    r = xp.exp(xp.astype(lr, xp.float64))
-    if sample_weight is not None:
-        r = r * xp.asarray(sample_weight, dtype=xp.float64)[:, None]
-    X64 = xp.astype(X, xp.float64)
-    xc = X64 - plan.g
     layout = "tied" if host.form == "whitened" else host.kind
-    sums = r.T @ features(xp, xc, layout, _pairs(xp, plan, d))  # (K, F) about g
+    kw = {"dtype": xp.float64, "device": X.device}
+    sums = scatter = None
+    log_probs = []
+    w = None if sample_weight is None else xp.asarray(sample_weight, **kw)
+    rows = sub_block_rows(X, plan)
+    for start in range(0, int(X.shape[0]), rows):
+        Xs = X[start:start + rows]
+        log_prob, resp = _normalised(xp, Xs, params, plan)
+        log_probs.append(xp.astype(log_prob, xp.float64))
+        r = xp.astype(resp, xp.float64)
+        if w is not None:
+            r = r * w[start:start + rows, None]
+        X64 = xp.astype(Xs, xp.float64)
+        xc = X64 - plan.g
+        part = r.T @ features_T(xp, xc.T, layout).T  # (K, F) about g
+        sums = part if sums is None else sums + part
+        if host.form == "whitened":
+            roots = xp.sqrt(r)
+            stack = []
+            for c in range(k):
+                wd = (X64 - plan.center[c]) * roots[:, c:c + 1]
+                stack.append(wd.T @ wd)
+            part = xp.stack(stack)
+        elif host.kind == "tied":
+            part = (xc * xp.sum(r, axis=1)[:, None]).T @ xc
+        else:
+            continue
+        scatter = part if scatter is None else scatter + part
+    assert sums is not None  # a block has rows
     nk, f = sums[:, -1], sums[:, -1 - d:-1]
     m = plan.center - plan.g
     first = f - nk[:, None] * m
     if host.form == "whitened":
-        scatters = []
-        for c in range(k):
-            w = (X64 - plan.center[c]) * xp.sqrt(r[:, c])[:, None]
-            scatters.append(w.T @ w)
-        second = xp.stack(scatters)
+        second = scatter
     elif host.kind == "full":
         q = sums[:, :d * (d + 1) // 2]
-        s = xp.zeros((k, d, d), dtype=xp.float64, device=X.device)
-        iu, ju = _pairs(xp, plan, d)
+        s = xp.zeros((k, d, d), **kw)
+        iu, ju = np.triu_indices(d)
+        iu, ju = xp.asarray(iu, device=X.device), xp.asarray(ju, device=X.device)
         s[:, iu, ju] = q
         s[:, ju, iu] = q
         fm = f[:, :, None] * m[:, None, :]
         second = s - fm - xp.permute_dims(fm, (0, 2, 1)) + nk[:, None, None] * m[:, :, None] * m[:, None, :]
     elif host.kind == "tied":
-        scatter = (xc * xp.sum(r, axis=1)[:, None]).T @ xc
         fm = f.T @ m
         second = scatter - fm - fm.T + (m.T * nk) @ m
     elif host.kind == "diag":
         second = sums[:, :d] - 2.0 * m * f + nk[:, None] * m * m
     else:
         second = sums[:, 0] - 2.0 * xp.sum(m * f, axis=1) + nk * xp.sum(m * m, axis=1)
-    n = xp.sum(nk) if sample_weight is None else xp.sum(xp.asarray(sample_weight, dtype=xp.float64))
+    n = xp.sum(nk) if w is None else xp.sum(w)
     zero = SufficientStats.zeros(k, d, host.kind, params.means)
     stats = SufficientStats(n, zero.log_likelihood, nk, first, second, params.means, host.kind,
                             zero.worst_log_prob, zero.worst_rows, zero.worst_points)
-    return stats, xp.astype(log_prob, xp.float64)
-
-
-def _pairs(xp: Any, plan: BatchedPlan, d: int) -> Any:
-    """(iu, ju): the upper-triangle index tensors, the plan's when it has them."""
-    if plan.pairs is not None:
-        return plan.pairs
-    iu, ju = np.triu_indices(d)
-    device = plan.center.device
-    return xp.asarray(iu, device=device), xp.asarray(ju, device=device)
+    return stats, log_probs[0] if len(log_probs) == 1 else xp.concat(log_probs, axis=0)

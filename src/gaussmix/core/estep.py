@@ -17,7 +17,6 @@ from .params import GaussianParams
 from .stats import N_WORST, SufficientStats
 from .worst_rows import lowest_rows
 
-
 Plan = DensityPlan | BatchedPlan
 
 
@@ -137,7 +136,7 @@ def chunk_stats(
     return chunk_stats_reference(X, params, sample_weight, row_offset)
 
 
-def _log_resp_with_missing(X: np.ndarray, params: GaussianParams, plan: DensityPlan | None,
+def _log_resp_with_missing(X: np.ndarray, params: GaussianParams, plan: Plan | None,
                            missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``log_resp`` of a block with some NaN rows: complete rows on the fast path, the others marginalised."""
     log_prob = np.empty(X.shape[0], dtype=X.dtype)
@@ -150,7 +149,7 @@ def _log_resp_with_missing(X: np.ndarray, params: GaussianParams, plan: DensityP
 
 
 def _stats_with_missing(X: np.ndarray, params: GaussianParams, sample_weight: Any, row_offset: int,
-                        plan: DensityPlan | None, missing: np.ndarray) -> SufficientStats:
+                        plan: Plan | None, missing: np.ndarray) -> SufficientStats:
     """``chunk_stats`` of a block with some NaN rows: the two groups' statistics, worst rows named globally."""
     rows = np.flatnonzero(missing)
     stats = missing_chunk_stats(X[rows], params, _rows_of(sample_weight, rows))

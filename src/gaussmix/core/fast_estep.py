@@ -215,8 +215,8 @@ class _Scratch:
             self.xc64 = self.xc if same else np.empty((d, rows))
             self.phi64 = self.phi if self.shared_phi else np.empty((n_phi_features(_stats_layout(plan), d), rows))
             self.resp = self.log_prob if same else np.empty((k, rows))
-            if plan.form == "whitened":  # √r ⊙ (x − c_k) in float64 for the scatter's SYRK
-                self.diff64 = self.diff if same else np.empty((rows, d))
+            # √r ⊙ (x − c_k) in float64 for the whitened form's SYRK
+            self.diff64 = (self.diff if same else np.empty((rows, d))) if plan.form == "whitened" else None
 
 
 def _stats_layout(plan: DensityPlan) -> str:
@@ -296,6 +296,7 @@ def _add_whitened_scatter(plan: DensityPlan, acc: _StatsSum, XT: np.ndarray, res
     """Add Σ r (x − c_k)(x − c_k)ᵀ of the sub-block for every component: one SYRK of √r ⊙ (x − c_k) each."""
     n = resp.shape[1]
     rows = XT.T if plan.dtype == np.float64 else XT.T.astype(np.float64)
+    assert s.diff64 is not None
     diff = s.diff64[:n]
     root = np.sqrt(resp)
     for k in range(plan.n_components):

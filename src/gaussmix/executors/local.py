@@ -163,20 +163,22 @@ def map_blocks(function: Callable[[Chunk], R], chunks: Iterable[Chunk], n_worker
     """``function`` of every block, yielded in block order; NumPy blocks run on up to ``n_workers`` threads.
 
     At most two blocks per thread are in flight, so a source that reads from disk holds a bounded number of
-    blocks in memory. Other array libraries (torch) manage their own threads and are mapped in this thread.
+    blocks in memory. CPU tensors are mapped the same way with one torch thread each; GPU tensors (their library
+    manages its own parallelism) in this thread.
     """
     n_workers = default_workers() if n_workers is None else n_workers
     chunks = iter(chunks)
     head = list(itertools.islice(chunks, 2))
-    if not head or not isinstance(head[0].X, np.ndarray):
+    single_threaded = _single_threaded_kernels(head[0].X) if head else None
+    if single_threaded is None:
         yield from map(function, itertools.chain(head, chunks))
         return
     if n_workers <= 1 or len(head) < 2:
         # The fast E-step's GEMMs are cache-sized: threaded BLAS only adds synchronisation on them.
-        with _single_threaded_blas():
+        with single_threaded:
             yield from map(function, itertools.chain(head, chunks))
         return
-    with _single_threaded_blas(), ThreadPoolExecutor(n_workers) as pool:
+    with single_threaded, ThreadPoolExecutor(n_workers) as pool:
         pending: deque = deque()
         for chunk in itertools.chain(head, chunks):
             pending.append(pool.submit(function, chunk))
@@ -184,6 +186,30 @@ def map_blocks(function: Callable[[Chunk], R], chunks: Iterable[Chunk], n_worker
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def _single_threaded_kernels(X: Any) -> contextlib.AbstractContextManager | None:
+    """How blocks of X run one per thread: NumPy with single-threaded BLAS, CPU tensors with one torch thread;
+    None for other arrays (GPU tensors), which keep their library's own parallelism and run in this thread."""
+    if isinstance(X, np.ndarray):
+        return _single_threaded_blas()
+    if type(X).__module__.startswith("torch") and getattr(X.device, "type", None) == "cpu":
+        return _single_threaded_torch()
+    return None
+
+
+@contextlib.contextmanager
+def _single_threaded_torch() -> Iterator[None]:
+    """torch's intra-op threads set to 1 for the pass (process-wide), then restored. Two intra-op threads on a
+    busy 2-core machine took 35 s per iteration where blocks on two threads of one each took under 2."""
+    import torch  # the blocks are tensors: torch is imported already
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _single_threaded_blas() -> contextlib.AbstractContextManager:
