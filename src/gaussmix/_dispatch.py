@@ -23,6 +23,7 @@ from .executors.base import Executor
 from .executors.dask import DaskSource, check_weight_block, dask_source, is_dask_collection
 from .executors.local import ArraySource, ChunkSource, WeightedSource, default_chunk_rows
 from .executors.sampling import sample_rows
+from .executors.shared import SharedSource
 from .io.sources import FileSource, open_data
 
 #: Rows the initialisation sees when the data is streamed and ``init_sample_size`` is None.
@@ -78,7 +79,10 @@ def _weights_for(source: ChunkSource, sample_weight: Any) -> np.ndarray:
 
 
 def executor_for(source: ChunkSource) -> Executor:
-    """The executor that maps the source's blocks: on the Dask workers for a DaskSource, else in this process."""
+    """The executor that maps the source's blocks: on the Dask workers for a DaskSource, the group's shared
+    passes for a SharedSource (model selection fitting candidates together), else in this process."""
+    if isinstance(source, SharedSource):
+        return source.shared.executor
     return dask_executor.executor(source) if isinstance(source, DaskSource) else local_executor.executor()
 
 

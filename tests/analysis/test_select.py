@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
 
@@ -155,6 +156,43 @@ def test_a_file_is_selected_through_the_chunked_path_like_the_array(faithful, tm
     in_memory = quiet_select(faithful, [1, 2], ["full", "diag"], random_state=0)
     for a, b in zip(from_file.table, in_memory.table):
         assert a.bic == pytest.approx(b.bic, rel=1e-9) and a.icl == pytest.approx(b.icl, rel=1e-9)
+
+
+def test_shared_passes_fit_every_candidate_as_alone_in_fewer_passes(rng, tmp_path, monkeypatch):
+    """Candidates on a file share each pass: the same table as one-by-one fits, far fewer reads of the file."""
+    select_module = importlib.import_module("gaussmix.analysis.select")
+
+    X = np.concatenate([rng.normal(0, 1, (300, 2)), rng.normal(5, 1, (300, 2))])
+    path = tmp_path / "rows.npy"
+    np.save(path, X)
+    made = []
+    original = select_module.SharedPasses
+
+    def recorded(*args):
+        made.append(original(*args))
+        return made[-1]
+
+    monkeypatch.setattr(select_module, "SharedPasses", recorded)
+    common = dict(n_components=[1, 2, 3], covariance_types=["full", "spherical", "VVI"], random_state=0,
+                  init_sample_size=500, chunk_rows=128, max_iter=30)
+    alone = quiet_select(path, shared_passes=False, **common)
+    assert not made
+    together = quiet_select(path, **common)
+    for a, b in zip(alone.table, together.table):
+        assert (a.n_components, a.covariance_type, a.n_iter) == (b.n_components, b.covariance_type, b.n_iter)
+        assert a.bic == pytest.approx(b.bic, rel=1e-12) and a.icl == pytest.approx(b.icl, rel=1e-12)
+    passes_alone = sum(c.n_iter + 3 for c in alone.table)  # sample, EM passes, two scores (about)
+    assert made[0].passes <= max(c.n_iter for c in alone.table) + 4 < passes_alone
+
+
+def test_shared_passes_report_a_failing_candidate_alone_and_refuse_in_memory_data(rng, tmp_path):
+    path = tmp_path / "few.npy"
+    np.save(path, rng.normal(size=(5, 2)))
+    with pytest.warns(UserWarning, match="1 of 2 candidates failed"):
+        result = select(path, [1, 6], "spherical", random_state=0, shared_passes=True)
+    assert result.table[1].error is not None and result.best.n_components == 1
+    with pytest.raises(ValueError, match="shared_passes=True needs streamed data"):
+        select(rng.normal(size=(20, 2)), [1], shared_passes=True)
 
 
 def test_a_dask_array_is_selected_like_the_array(faithful):

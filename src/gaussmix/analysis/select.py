@@ -23,13 +23,16 @@ import numpy as np
 
 from .. import _validation as check
 from .._base import fitted_params
-from .._dispatch import mean_of_rows
+from .._dispatch import is_streamed, mean_of_rows
 from ..core.estep import log_resp
 from ..core.params import COVARIANCE_TYPES, GaussianParams
 from ..core.structures import MCLUST_MODELS, MCLUST_UNIVARIATE, STRUCTURE_NAMES, covariance_structure
 from ..estimator import PARAMETER_RULES, GaussianMixture
 from ..exceptions import ConvergenceWarning, DataSourceError, DegenerateComponentWarning
+from ..executors.dask import is_dask_collection
 from ..executors.local import ChunkSource
+from ..executors.local import executor as local_executor
+from ..executors.shared import SharedPasses, SharedSource
 from ..model_based import hc_initial_arrays, shared_hc_tree
 from ._rows import rows_source
 
@@ -157,6 +160,7 @@ def select(
     sample_weight: Any = None,
     n_jobs: int | None = None,
     floor_factor: float = FLOOR_FACTOR,
+    shared_passes: bool | None = None,
     **params: Any,
 ) -> SelectionResult:
     """Fit a GaussianMixture for every number of components and covariance type, and pick the best.
@@ -180,6 +184,11 @@ def select(
         A candidate with a component variance below ``floor_factor * reg_covar`` (in any direction) is marked
         ``at_floor`` and never chosen as the best: such a component sits on a few (often tied) values and buys a
         spurious likelihood. If every fitted candidate is at the floor, the best of them is kept, with a warning.
+    shared_passes : bool or None, default=None
+        Fit every candidate together on streamed data (a path or ChunkSource, without ``sample_weight``): each
+        pass reads the blocks once and runs the E-step of every candidate still running on them, instead of one
+        pass per candidate. None: whenever the data allows; ``n_jobs`` is then unused (the candidates wait for
+        the shared passes in threads of their own, and the blocks are mapped on every core).
     **params
         Other GaussianMixture parameters (``reg_covar``, ``tol``, ``max_iter``, ``init_params``, ...).
 
@@ -211,13 +220,20 @@ def select(
 
     tree = _shared_tree(X, sample_weight, params, random_state)
 
+    shared = _shared_passes(X, source, sample_weight, shared_passes, len(jobs))
+    fit_on, score_on = (X, source) if shared is None else (SharedSource(source, shared),) * 2
+
     def run(job: tuple[int, str, Any]) -> tuple[Candidate, GaussianMixture | None]:
         k, kind, seed = job
-        start = {} if tree is None else _hc_start(k, kind, X, sample_weight, tree, params.get("reg_covar", 1e-6))
-        model = GaussianMixture(k, covariance_type=kind, n_init=n_init, random_state=seed, **params, **start)
-        return fit_candidate(model, X, source, sample_weight, floor_factor)
+        try:
+            start = {} if tree is None else _hc_start(k, kind, X, sample_weight, tree, params.get("reg_covar", 1e-6))
+            model = GaussianMixture(k, covariance_type=kind, n_init=n_init, random_state=seed, **params, **start)
+            return fit_candidate(model, fit_on, score_on, sample_weight, floor_factor)
+        finally:
+            if shared is not None:
+                shared.finished()
 
-    workers = _workers(n_jobs, len(jobs))
+    workers = _workers(n_jobs, len(jobs)) if shared is None else len(jobs)
     with warnings.catch_warnings():  # each fit's warnings are summarised below, once
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", DegenerateComponentWarning)
@@ -226,6 +242,20 @@ def select(
     best = best_index(table, criterion)
     _warn_about(table, best, floor_factor)
     return SelectionResult(table, tuple(m for _, m in rows), criterion, best, float(floor_factor))
+
+
+def _shared_passes(X: Any, source: ChunkSource, sample_weight: Any, wanted: bool | None,
+                   n_fits: int) -> SharedPasses | None:
+    """The shared passes of the candidates' fits, when asked for (or by default) and the data allows them."""
+    if wanted not in (None, True, False):
+        raise ValueError(f"The 'shared_passes' parameter of select must be None, True or False; got {wanted!r}.")
+    possible = is_streamed(X) and not is_dask_collection(X) and sample_weight is None
+    if wanted and not possible:
+        raise ValueError("shared_passes=True needs streamed data (a path or a ChunkSource) without sample_weight; "
+                         "fit in-memory, Dask or weighted data with shared_passes=None.")
+    if wanted is False or not possible or n_fits < 2:
+        return None
+    return SharedPasses(source, local_executor(), n_fits)
 
 
 def _shared_tree(X: Any, sample_weight: Any, params: dict[str, Any], random_state: Any) -> Any:
