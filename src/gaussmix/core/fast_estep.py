@@ -16,10 +16,10 @@ as the generic diag/spherical path; for float32 full/tied data the "centred" for
 whitened differences instead (one GEMM for all components), as accurate as the generic path.
 
 At high dimension Φ (D²/2 features a row) is used only K times per value it holds: the GEMMs turn memory-bound
-and the fast path fell 5× behind scikit-learn at D = 256. Full covariances with D ≥ WHITENED_MIN_FEATURES and
-D ≥ K therefore take the "whitened" form, component by component as scikit-learn but with half its flops:
+and the fast path fell 5× behind scikit-learn at D = 256. Full covariances at high dimension therefore take the
+"whitened" form, component by component as scikit-learn but with half its flops:
 a triangular multiply (TRMM) (x − c_k) P_k for the densities and a rank-n update (SYRK) of √r ⊙ (x − c_k) for
-the scatter, each reading its rows D times from cache.
+the scatter, each reading its rows D times from cache (``default_form`` says where, from measurements).
 Working memory is a few sub-blocks of ``rows × max(F, K·D)`` values, whatever the chunk's length.
 """
 
@@ -83,16 +83,23 @@ class DensityPlan:
         return int(self.center.shape[1])
 
 
-#: Full covariances with at least this many features (and no more components than features) take the whitened
-#: form: measured on this machine (2 cores), whitened vs expanded per iteration at D = 64, K = 16 ... (see
-#: benchmarks/RESULTS.md, "High dimension").
-WHITENED_MIN_FEATURES = 48
+#: Full covariances take the whitened form from WHITENED_MIN_FEATURES features when there are at most
+#: 1/WHITENED_FEATURES_PER_COMPONENT as many components as features, and from WHITENED_ALWAYS_FEATURES whatever K.
+#: Single-thread ms per 12,500 rows, expanded / whitened (float64, low load): D=32 K=4 31 / 22; D=48 K=16 90 / 118;
+#: D=64 K=16 136 / 183; D=64 K=32 201 / 294; D=96 K=16 278 / 280; D=128 K=64 1,196 / 1,495; D=256 K=8 (10,000
+#: rows) 4,000 / 640: the expansion's cost grows with K·D²/2 plus D²/2 features a row, which leave the cache
+#: beyond D ≈ 100, while the whitened form's is K·D² at TRMM/SYRK speed.
+WHITENED_MIN_FEATURES = 32
+WHITENED_FEATURES_PER_COMPONENT = 8
+WHITENED_ALWAYS_FEATURES = 192
 
 
 def default_form(kind: str, dtype: np.dtype, n_features: int = 0, n_components: int = 0) -> str:
     """The form the measurements favour for the shape: whitened for full covariances at high dimension, else
     expanded, except float32 full/tied (centred), where the expansion's cancellation would cost digits."""
-    if kind == "full" and n_features >= WHITENED_MIN_FEATURES and n_features >= n_components:
+    d, k = n_features, n_components
+    if kind == "full" and d >= WHITENED_MIN_FEATURES and (d >= WHITENED_FEATURES_PER_COMPONENT * k
+                                                          or d >= WHITENED_ALWAYS_FEATURES):
         return "whitened"
     return "centred" if kind in ("full", "tied") and np.dtype(dtype) == np.float32 else "expanded"
 
