@@ -492,8 +492,8 @@ class _StatsSum:
         m = self.center - self.g
         first = f - nk[:, None] * m
         if self.component_scatter is not None:
-            lower = np.tril(self.component_scatter)
-            second = lower + np.transpose(np.tril(self.component_scatter, -1), (0, 2, 1))
+            second = np.tril(self.component_scatter)
+            second += np.transpose(np.tril(second, -1), (0, 2, 1))
         elif self.kind == "full":
             iu, ju = np.triu_indices(d)
             s = np.empty((k, d, d))

@@ -68,6 +68,24 @@ def solve_lower_triangular(xp: ModuleType, lower: Any, rhs: Any) -> Any:
     return torch.linalg.solve_triangular(lower, rhs, upper=False)
 
 
+def inverse_lower_triangular(xp: ModuleType, lower: Any) -> Any:
+    """inverse(lower) of a lower-triangular (..., D, D) stack; NumPy beyond _SUBSTITUTION_MAX_SIZE by LAPACK's
+    trtri (D³/3 flops, a third of a solve against the identity: 0.2 of a 0.9 s EM iteration at D = 1,024)."""
+    eye = xp.eye(lower.shape[-1], dtype=lower.dtype, **({} if is_numpy(xp) else {"device": lower.device}))
+    if not is_numpy(xp) or lower.shape[-1] <= _SUBSTITUTION_MAX_SIZE or lower.dtype.char not in "fd":
+        rhs = xp.broadcast_to(eye, lower.shape)
+        return solve_lower_triangular(xp, lower, rhs if is_numpy(xp) else xp.asarray(rhs, copy=True))
+    trtri = scipy.linalg.get_lapack_funcs("trtri", dtype=lower.dtype)
+    flat = np.asarray(lower).reshape(-1, *lower.shape[-2:])
+    out = np.empty_like(flat)
+    for k, matrix in enumerate(flat):
+        inverse, info = trtri(matrix, lower=1)
+        if info != 0:  # a zero on the diagonal: not invertible, as a solve would have found
+            raise np.linalg.LinAlgError(f"Singular triangular matrix (diagonal entry {info}).")
+        out[k] = np.tril(inverse)
+    return out.reshape(lower.shape)
+
+
 #: Up to this size NumPy triangular solves run as batched forward substitution: OpenBLAS's threaded trsm
 #: takes milliseconds per small matrix on a busy machine (thread wake-ups), the M-step's whole cost.
 _SUBSTITUTION_MAX_SIZE = 128

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .namespace import array_namespace, device_kwargs, is_numpy, solve_lower_triangular
+from .namespace import array_namespace, device_kwargs, inverse_lower_triangular, is_numpy, solve_lower_triangular
 
 #: scikit-learn's four covariance types, as a type for annotations.
 CovarianceType = Literal["full", "tied", "diag", "spherical"]
@@ -180,7 +180,7 @@ def precisions_cholesky_from_covariances(covariances: Any, covariance_type: str)
             raise NotPositiveDefiniteError(failed)
         return 1.0 / xp.sqrt(covariances)
     cov_chol = _cholesky(xp, covariances, "covariance")
-    inv_chol = solve_lower_triangular(xp, cov_chol, _eye_like(xp, cov_chol))
+    inv_chol = inverse_lower_triangular(xp, cov_chol)
     return xp.matrix_transpose(inv_chol) if inv_chol.ndim == 3 else inv_chol.T
 
 
