@@ -7,6 +7,7 @@ same call on either executor, so the EM loop and the estimator never know which.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -84,6 +85,12 @@ def executor_for(source: ChunkSource) -> Executor:
     if isinstance(source, SharedSource):
         return source.shared.executor
     return dask_executor.executor(source) if isinstance(source, DaskSource) else local_executor.executor()
+
+
+def fit_threads(source: ChunkSource) -> contextlib.AbstractContextManager:
+    """The thread limits a whole fit over the source runs under: single-threaded BLAS for NumPy rows mapped in
+    this process (see ``local.single_threaded_fit``); Dask workers set their own."""
+    return contextlib.nullcontext() if isinstance(source, DaskSource) else local_executor.single_threaded_fit(source)
 
 
 def accumulator(source: ChunkSource) -> Callable:

@@ -20,7 +20,16 @@ from sklearn.utils.validation import validate_data
 from . import _validation as check
 from . import interop, persistence
 from ._base import check_fitted, fitted_params, is_fitted
-from ._dispatch import accumulator, check_rows_source, init_sample, is_streamed, map_rows, mean_of_rows, streamed_source
+from ._dispatch import (
+    accumulator,
+    check_rows_source,
+    fit_threads,
+    init_sample,
+    is_streamed,
+    map_rows,
+    mean_of_rows,
+    streamed_source,
+)
 from ._incomplete import fill_missing, split_labelled
 from ._reporting import iteration_printer, warn_fit_outcome
 from .core.em import EMResult, IterationReseed, MStep, run_em
@@ -170,9 +179,10 @@ class MixtureBase(DensityMixin, BaseEstimator):
                     raise
                 interrupted = True
                 break
-            result = run_em(accumulate, state0, m_step=m_step, tol=self.tol, max_iter=self.max_iter,
-                            lower_bound0=bound0,
-                            on_iteration=iteration_printer(self.verbose, self.verbose_interval, on_iteration))
+            with fit_threads(source):
+                result = run_em(accumulate, state0, m_step=m_step, tol=self.tol, max_iter=self.max_iter,
+                                lower_bound0=bound0,
+                                on_iteration=iteration_printer(self.verbose, self.verbose_interval, on_iteration))
             if self.verbose:
                 print(f"Initialization {'converged' if result.converged else 'did not converge'}.")
             if best is None or result.lower_bound > best.lower_bound:
