@@ -83,7 +83,10 @@ def test_lower_bound_never_decreases(case, seed):
             raise
     assume(not gm.reseeds_)  # a re-seed may lower the bound; the law is for plain EM steps
     bounds = np.array(gm.lower_bounds_)
-    assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:]).clip(1.0))
+    # At a converged plateau the bound moves by rounding only: the fast E-step's quadratic expansion loses about
+    # eps·‖(c − g)P‖² of a log-density, which for a component shrunk to the 1e-2 noise (reg_covar=0) is ~1e-9
+    # relative. A real EM decrease is far larger.
+    assert np.all(np.diff(bounds) >= -1e-8 * np.abs(bounds[1:]).clip(1.0))
 
 
 def test_row_order_and_chunk_size_do_not_change_the_fit(rng):
