@@ -255,7 +255,9 @@ def test_whitened_form_is_chosen_at_high_dimension_and_matches_the_reference(rng
     from dataclasses import replace
 
     assert fast_estep.default_form("full", np.float64, 16, 16) == "expanded"
-    assert fast_estep.default_form("full", np.float32, 16, 16) == "centred"
+    assert fast_estep.default_form("full", np.float32, 16, 16) == "expanded"
+    assert fast_estep.default_form("full", np.float32, 16, 16, widen=False) == "centred"
+    assert fast_estep.density_plan(mixture_case(rng, "full", n=10, d=16, k=4)[1], np.float32).dtype == np.float64
     assert fast_estep.default_form("full", dtype_, 96, 8) == "whitened"
     assert fast_estep.default_form("tied", dtype_, 96, 8) != "whitened"
     X, params = mixture_case(rng, "full", n=700, d=96, k=3)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .density import centred_log_gaussian_prob, log_weights
-from .fast_estep import DensityPlan, density_plan
+from .fast_estep import DensityPlan, default_form, density_plan
 from .namespace import array_namespace, to_numpy
 from .params import GaussianParams
 from .stats import SufficientStats
@@ -55,7 +55,8 @@ def batched_plan(params: GaussianParams, dtype: Any) -> BatchedPlan:
     host_params = GaussianParams(to_numpy(params.weights), to_numpy(params.means), to_numpy(params.covariances),
                                  to_numpy(params.precisions_cholesky), params.covariance_type)
     np_dtype = np.dtype(np.float32 if dtype == xp.float32 else np.float64)
-    host = density_plan(host_params, np_dtype)
+    host = density_plan(host_params, np_dtype, default_form(params.covariance_type, np_dtype, params.n_features,
+                                                            params.n_components, widen=False))
     k, d = host.center.shape
 
     def put(a: np.ndarray | None, as_dtype: Any = dtype) -> Any:
