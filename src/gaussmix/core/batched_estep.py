@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .density import centred_log_gaussian_prob, log_weights
-from .fast_estep import DensityPlan, default_form, density_plan
+from .fast_estep import DensityPlan, default_form, density_plan, exp_floor
 from .namespace import array_namespace, to_numpy
 from .params import GaussianParams
 from .stats import SufficientStats
@@ -167,11 +167,6 @@ def _log_resp(xp: Any, X: Any, params: GaussianParams, plan: BatchedPlan) -> tup
         return log_prob, xp.log(resp)
 
 
-#: Floor of log-probabilities relative to a row's largest before exp (fast_estep's EXP_FLOOR): far below any
-#: rounding of the row's sum, and clear of the subnormal results exp computes slowly.
-EXP_FLOOR = {"float64": -700.0, "float32": -87.0}
-
-
 def _normalised(xp: Any, X: Any, params: GaussianParams, plan: BatchedPlan) -> tuple[Any, Any]:
     """log p(x) (n,) and the responsibilities (n, K) in X's dtype, with one exp per entry.
 
@@ -181,7 +176,7 @@ def _normalised(xp: Any, X: Any, params: GaussianParams, plan: BatchedPlan) -> t
     peak = xp.max(wlp, axis=1)
     finite = xp.isfinite(peak)
     safe = xp.where(finite, peak, xp.zeros_like(peak))
-    floor = EXP_FLOOR["float32" if X.dtype == xp.float32 else "float64"]
+    floor = exp_floor(np.dtype(np.float32 if X.dtype == xp.float32 else np.float64), plan.host.n_components)
     shares = xp.exp(xp.clip(wlp - safe[:, None], min=floor))
     shares = xp.where(plan.live[None, :], shares, xp.zeros_like(shares))
     total = xp.sum(shares, axis=1)
