@@ -236,11 +236,21 @@ def test_triangular_solves_match_scipy_and_stay_triangular(rng):
 
 
 def test_default_blocks_are_bounded_in_rows_and_bytes():
-    from gaussmix.executors.local import BLOCK_BYTES, default_chunk_rows, default_workers
+    from gaussmix.executors.local import (
+        BLOCK_BYTES,
+        MAX_BLOCK_ROWS,
+        MIN_BLOCK_ROWS,
+        SPLIT_MIN_ROWS,
+        default_chunk_rows,
+        default_workers,
+    )
 
     for d, k in ((2, 1), (16, 16), (60, 2048), (500, 4096)):
         rows = default_chunk_rows(d, k)
-        assert 256 <= rows <= 8192
+        assert MIN_BLOCK_ROWS <= rows <= MAX_BLOCK_ROWS
+        # Enough rows keep every thread busy; a few stay one block.
+        assert -(-10_000 // default_chunk_rows(d, k, 10_000)) >= min(default_workers(), 10_000 // SPLIT_MIN_ROWS)
+        assert default_chunk_rows(d, k, 300) >= 300
         assert rows * (8 * (d + 4) + 4 * k) <= max(BLOCK_BYTES, 256 * (8 * (d + 4) + 4 * k))
         for n in (100, 10_000, 123_457):  # equal blocks, a multiple of the threads when there are several
             balanced = default_chunk_rows(d, k, n)
