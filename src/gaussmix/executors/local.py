@@ -230,31 +230,24 @@ def _single_threaded_torch() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@contextlib.contextmanager
-def _single_threaded_blas() -> Iterator[None]:
+def _single_threaded_blas() -> contextlib.AbstractContextManager:
     """BLAS limited to one thread while blocks run in parallel (threadpoolctl; a no-op without it).
 
-    Only the libraries not at one thread already are set, and restored after: threadpoolctl's ``limit`` reads
-    every library's full info on each call (35 µs, a tenth of a pass over 272 rows, and a fit's passes run
-    inside its own limit).
+    Nothing to do when every BLAS is at one thread already (a fit's passes run inside its own limit): asking is
+    a microsecond, threadpoolctl's ``limit`` reads every library's full info (35 µs, a tenth of a pass over 272
+    rows).
     """
-    changed = [(lib, lib.num_threads) for lib in _blas_controller()]
-    changed = [(lib, before) for lib, before in changed if before != 1]
-    for lib, _ in changed:
-        lib.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for lib, before in changed:
-            lib.set_num_threads(before)
+    controller = _blas_controller()
+    if controller is None or all(lib.num_threads == 1 for lib in controller.lib_controllers):
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")
 
 
 @functools.cache
-def _blas_controller() -> tuple[Any, ...]:
-    """threadpoolctl's controllers of the loaded BLAS libraries, found once: a fresh scan costs milliseconds per
-    pass (none without threadpoolctl)."""
+def _blas_controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, found once: a fresh scan costs milliseconds per pass."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
-        return ()
-    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+        return None
+    return ThreadpoolController().select(user_api="blas")
