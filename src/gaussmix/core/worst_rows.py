@@ -68,7 +68,7 @@ def _row_log_prob(X: np.ndarray, params: GaussianParams) -> np.ndarray:
             y = diff[:, :, 0, None] * p3[None, :, 0, :]
             # Upper-triangular P (every model's): row j adds nothing left of column j (adding 0·x changes no
             # value), so skipping it halves the work at high D. Fixed order either way.
-            general = bool(np.any(np.tril(p3, -1)))
+            general = _any_below_diagonal(p3)
             tmp = np.empty_like(y)
             for j in range(1, d):
                 c = 0 if general else j
@@ -84,12 +84,15 @@ def _row_log_prob(X: np.ndarray, params: GaussianParams) -> np.ndarray:
     with np.errstate(divide="ignore"):
         wlp = (np.log(np.asarray(params.weights, dtype=np.float64)) + log_det_cholesky(p, kind, d)
                - 0.5 * (d * LOG_2PI + maha))
-    out = np.empty(X.shape[0])
-    for i, row in enumerate(wlp):
-        peak = float(np.max(row))
-        if not math.isfinite(peak):
-            out[i] = peak
-            continue
-        # Terms below e^-60 of the largest cannot move the sum; skipping them keeps this cheap for K = 2048.
-        out[i] = peak + math.log(math.fsum(math.exp(v - peak) for v in row[row >= peak - 60.0].tolist()))
-    return out
+    # Python floats row by row (one conversion, not a NumPy call per row: the re-ranking runs every pass).
+    # Terms below e^-60 of the largest cannot move the sum; skipping them keeps this cheap for K = 2048.
+    out = [peak if not math.isfinite(peak) else
+           peak + math.log(math.fsum([math.exp(v - peak) for v in row if v >= peak - 60.0]))
+           for row, peak in zip(wlp.tolist(), np.max(wlp, axis=1).tolist())]
+    return np.array(out, dtype=np.float64)
+
+
+def _any_below_diagonal(p3: np.ndarray) -> bool:
+    """Whether any matrix of the (K, D, D) stack has a non-zero below its diagonal, row by row (a tril copy of
+    the stack cost more than the re-ranking of small models)."""
+    return any(bool(np.any(p3[:, j, :j])) for j in range(1, p3.shape[-1]))
