@@ -70,20 +70,51 @@ def solve_lower_triangular(xp: ModuleType, lower: Any, rhs: Any) -> Any:
 
 def inverse_lower_triangular(xp: ModuleType, lower: Any) -> Any:
     """inverse(lower) of a lower-triangular (..., D, D) stack; NumPy beyond _SUBSTITUTION_MAX_SIZE by LAPACK's
-    trtri (D³/3 flops, a third of a solve against the identity: 0.2 of a 0.9 s EM iteration at D = 1,024)."""
+    trtri (D³/3 flops, a third of a solve against the identity: 0.2 of a 0.9 s EM iteration at D = 1,024), in
+    place on each matrix's Fortran-ordered transpose (no copies in or out: 0.25 → 0.12 s for 4 × 1,024²)."""
     eye = xp.eye(lower.shape[-1], dtype=lower.dtype, **({} if is_numpy(xp) else {"device": lower.device}))
     if not is_numpy(xp) or lower.shape[-1] <= _SUBSTITUTION_MAX_SIZE or lower.dtype.char not in "fd":
         rhs = xp.broadcast_to(eye, lower.shape)
         return solve_lower_triangular(xp, lower, rhs if is_numpy(xp) else xp.asarray(rhs, copy=True))
     trtri = scipy.linalg.get_lapack_funcs("trtri", dtype=lower.dtype)
-    flat = np.asarray(lower).reshape(-1, *lower.shape[-2:])
-    out = np.empty_like(flat)
-    for k, matrix in enumerate(flat):
-        inverse, info = trtri(matrix, lower=1)
+    out = np.array(lower, order="C").reshape(-1, *lower.shape[-2:])
+    upper = _strict_upper_mask(lower.shape[-1])
+    for matrix in out:  # matrix.T is Fortran-ordered and upper triangular: LAPACK works on it in place
+        inverse, info = trtri(matrix.T, lower=0, overwrite_c=1)
         if info != 0:  # a zero on the diagonal: not invertible, as a solve would have found
             raise np.linalg.LinAlgError(f"Singular triangular matrix (diagonal entry {info}).")
-        out[k] = np.tril(inverse)
+        if not np.shares_memory(inverse, matrix):
+            matrix[...] = inverse.T
+        np.copyto(matrix, 0.0, where=upper)  # the strict upper triangle still holds the input's values
     return out.reshape(lower.shape)
+
+
+def cholesky_lower(a: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors of a NumPy stack (..., D, D); NaN where a matrix is not positive definite (the whole
+    stack when it takes ``np.linalg.cholesky``, which stops at the first failure).
+
+    Beyond _SUBSTITUTION_MAX_SIZE each matrix goes to LAPACK's potrf on its Fortran-ordered transpose (the
+    matrix is symmetric), in place: ``np.linalg.cholesky`` copies each 1,024² matrix in and out (0.17 vs 0.10 s
+    for four). Smaller stacks take ``np.linalg.cholesky`` whole.
+    """
+    if a.shape[-1] <= _SUBSTITUTION_MAX_SIZE or a.dtype.char not in "fd":
+        try:
+            return np.linalg.cholesky(a)
+        except np.linalg.LinAlgError:
+            return np.full(a.shape, np.nan, dtype=np.result_type(a.dtype, np.float32))
+    potrf = scipy.linalg.get_lapack_funcs("potrf", dtype=a.dtype)
+    out = np.array(a, order="C").reshape(-1, *a.shape[-2:])
+    for matrix in out:  # clean=1: LAPACK's wrapper zeroes the other triangle
+        factor, info = potrf(matrix.T, lower=0, overwrite_a=1, clean=1)
+        if info != 0:
+            matrix[...] = np.nan
+        elif not np.shares_memory(factor, matrix):
+            matrix[...] = factor.T
+    return out.reshape(a.shape)
+
+
+def _strict_upper_mask(size: int) -> np.ndarray:
+    return ~np.tri(size, dtype=bool)
 
 
 #: Up to this size NumPy triangular solves run as batched forward substitution: OpenBLAS's threaded trsm

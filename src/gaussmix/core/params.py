@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .namespace import array_namespace, device_kwargs, inverse_lower_triangular, is_numpy, solve_lower_triangular
+from .namespace import (
+    array_namespace,
+    cholesky_lower,
+    device_kwargs,
+    inverse_lower_triangular,
+    is_numpy,
+    solve_lower_triangular,
+)
 
 #: scikit-learn's four covariance types, as a type for annotations.
 CovarianceType = Literal["full", "tied", "diag", "spherical"]
@@ -209,12 +216,9 @@ def _cholesky(xp: Any, a: Any, what: str) -> Any:
         if failed or not bool(torch.all(torch.isfinite(chol))):
             raise NotPositiveDefiniteError(failed or (0,), what)
         return chol
-    try:
-        chol = np.linalg.cholesky(a)
-        if np.all(np.isfinite(chol)):
-            return chol
-    except np.linalg.LinAlgError:
-        pass
+    chol = cholesky_lower(np.asarray(a))
+    if np.all(np.isfinite(chol)):
+        return chol
     stack = a[None] if a.ndim == 2 else a
     failed_components: list[int] = []
     for k in range(stack.shape[0]):
