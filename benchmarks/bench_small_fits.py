@@ -6,7 +6,11 @@ with every other parameter at its default, alternating the libraries (A B A B ..
 so the machine's load hits both alike; the table reports the median, the spread (min–max) and the ratio of
 medians, and the load average before and after.
 
-Run:  python benchmarks/bench_small_fits.py [--repeats 9] [--seeds 0,1,2] [--cases faithful,iris]
+On a busy machine scikit-learn's k-means (OpenMP, one thread per core) can stall at its barriers for a time
+slice whenever a thread is descheduled, and its fits then take ten times longer; ``--one-thread`` limits every
+native thread pool (BLAS and OpenMP) to one thread for both libraries, which measures the fits without that.
+
+Run:  python benchmarks/bench_small_fits.py [--repeats 9] [--seeds 0,1,2] [--cases faithful,iris] [--one-thread]
 The script re-executes itself without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, so both libraries run the BLAS
 kernel OpenBLAS picks for this CPU.
 """
@@ -22,6 +26,7 @@ if __name__ == "__main__" and any(v in os.environ for v in _BLAS_OVERRIDES):
               {k: v for k, v in os.environ.items() if k not in _BLAS_OVERRIDES})
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -72,6 +77,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9, help="alternating rounds over the seeds (default 9)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated random_state values (default 0,1,2)")
     parser.add_argument("--cases", default="faithful,iris", help="comma-separated: faithful, iris")
+    parser.add_argument("--one-thread", action="store_true",
+                        help="limit BLAS and OpenMP to one thread for both libraries while timing")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     cases = args.cases.split(",")
@@ -81,18 +88,24 @@ def main() -> None:
     import gaussmix
 
     warnings.simplefilter("ignore")  # a non-converged seed is timed all the same
+    limits = contextlib.nullcontext()
+    if args.one_thread:
+        from threadpoolctl import threadpool_limits
+
+        limits = threadpool_limits(limits=1)
     load_before = os.getloadavg()[0]
     rows = []
-    for name in cases:
-        X = load_case(name)
-        times = time_case(X, seeds, args.repeats)
-        sk, gm = (statistics.median(times[k]) for k in ("scikit-learn", "gaussmix"))
-        rows.append((name, X.shape, times, sk, gm))
+    with limits:
+        for name in cases:
+            X = load_case(name)
+            times = time_case(X, seeds, args.repeats)
+            sk, gm = (statistics.median(times[k]) for k in ("scikit-learn", "gaussmix"))
+            rows.append((name, X.shape, times, sk, gm))
     load_after = os.getloadavg()[0]
 
     print(f"scikit-learn {sklearn.__version__}, gaussmix {gaussmix.__version__}; {os.cpu_count()} cores, load "
           f"average {load_before:.1f} before, {load_after:.1f} after; {args.repeats} alternating rounds × seeds "
-          f"{seeds}.\n")
+          f"{seeds}{'; BLAS and OpenMP at one thread' if args.one_thread else ''}.\n")
     print("| case | shape | scikit-learn ms (min–max) | gaussmix ms (min–max) | ratio |")
     print("|---|---|---|---|---|")
     for name, shape, times, sk, gm in rows:
