@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gaussmix.core import estep
 from gaussmix.core.estep import chunk_stats, estep_plan, log_resp
 from gaussmix.core.params import COVARIANCE_TYPES, GaussianParams
 from strategies import random_params
@@ -41,6 +42,7 @@ def test_a_precomputed_plan_gives_the_same_results_to_the_last_bit(rng, dtype, k
     w = rng.uniform(0, 2, X.shape[0])
     plan = estep_plan(params, X.dtype)
     assert plan is not None
+    assert estep._plan_for(X, plan) is plan  # used, not recomputed per block (float32 full/tied: widened)
     for got, expected in zip(log_resp(X, params, plan=plan), log_resp(X, params)):
         np.testing.assert_array_equal(got, expected)
     with_plan, without = chunk_stats(X, params, w, 50, plan=plan), chunk_stats(X, params, w, 50)

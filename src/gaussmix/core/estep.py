@@ -167,7 +167,7 @@ def _rows_of(sample_weight: Any, rows: np.ndarray) -> Any:
 
 def _plan_for(X: np.ndarray, plan: Plan | None) -> DensityPlan | None:
     """The pass's plan if it was made for X's dtype; None (compute one) for a block of another dtype."""
-    return plan if isinstance(plan, DensityPlan) and plan.dtype == X.dtype else None
+    return plan if isinstance(plan, DensityPlan) and plan.serves(X) else None
 
 
 def _batched_plan_for(X: Any, plan: Plan | None) -> BatchedPlan | None:

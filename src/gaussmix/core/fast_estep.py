@@ -74,6 +74,11 @@ class DensityPlan:
     stats_dtype: np.dtype
     dead: np.ndarray  # zero-weight components, whose responsibilities are exactly 0
     triangular: bool = False  # whitened form: every P_k is upper triangular (TRMM), else a general GEMM
+    data_dtype: np.dtype | None = None  # the rows' dtype the plan was made for (``dtype`` unless widened)
+
+    def serves(self, X: np.ndarray) -> bool:
+        """Whether the plan was made for rows of X's dtype."""
+        return (self.dtype if self.data_dtype is None else self.data_dtype) == X.dtype
 
     @property
     def n_components(self) -> int:
@@ -127,7 +132,7 @@ def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = Non
     form = form or default_form(kind, dtype, params.n_features, params.n_components)
     if form == "centred" and kind not in ("full", "tied") or form == "whitened" and kind != "full":
         raise ValueError(f"The {form} form is not for {kind!r} covariances.")
-    dtype = compute_dtype(kind, dtype, form)
+    data_dtype, dtype = dtype, compute_dtype(kind, dtype, form)
     means = np.array(params.means, dtype=np.float64)  # a copy: the plan stays a value if params' arrays change
     prec_chol = np.asarray(params.precisions_cholesky, dtype=np.float64)
     k, d = means.shape
@@ -154,7 +159,7 @@ def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = Non
         coef = _expanded_coef(kind, m, prec_chol, np.where(np.isfinite(log_const), log_const, 0.0)).astype(dtype)
     return DensityPlan(kind, dtype, form, means, g, coef, whiten, offsets, log_const.astype(dtype),
                        _stats_dtype(kind, dtype, m, prec_chol), np.flatnonzero(~np.isfinite(log_const)),
-                       triangular)
+                       triangular, data_dtype)
 
 
 #: Float32 data with diag/spherical covariances sums each sub-block's statistics in a float32 GEMM (then in
