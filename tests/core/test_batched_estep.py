@@ -11,6 +11,15 @@ from strategies import random_params
 
 torch = pytest.importorskip("torch")
 
+
+@pytest.fixture(autouse=True)
+def batched_on_every_device(monkeypatch):
+    """CPU tensors take NumPy's fast path on their memory (``estep.HostPlan``); here they take the batched path a
+    GPU runs, so that it is tested where there is no GPU."""
+    from gaussmix.core import estep
+
+    monkeypatch.setattr(estep, "_on_cpu", lambda a: False)
+
 FIELDS = ("n", "log_likelihood", "resp_sum", "first", "second")
 # (kind, D): D = 64 takes the whitened form for full covariances; the others the expanded or centred form.
 SHAPES = [("full", 4), ("full", 64), ("tied", 4), ("diag", 4), ("spherical", 4)]

@@ -62,3 +62,25 @@ def test_no_plan_for_dtypes_without_a_fast_path(rng):
     _, params = case(rng, "diag", np.float64)
     assert estep_plan(params, torch.float32) is None
     assert estep_plan(params, np.float16) is None
+
+
+@pytest.mark.parametrize("kind", COVARIANCE_TYPES)
+def test_cpu_tensors_take_the_numpy_fast_path_on_their_own_memory(rng, dtype, kind):
+    """Same statistics and responsibilities, to the last bit, as the NumPy arrays the tensors share memory with."""
+    torch = pytest.importorskip("torch")
+    X, params = case(rng, kind, dtype)
+    w = rng.uniform(0, 2, X.shape[0])
+    tensor_params = GaussianParams(*(torch.as_tensor(np.asarray(a)) for a in (
+        params.weights, params.means, params.covariances, params.precisions_cholesky)), kind)
+    X_t = torch.from_numpy(X)
+    plan = estep_plan(tensor_params, X_t.dtype)
+    assert isinstance(plan, estep.HostPlan) and plan.serves(X)
+    got, expected = chunk_stats(X_t, tensor_params, torch.from_numpy(w), 7, plan=plan), chunk_stats(X, params, w, 7)
+    for field in FIELDS:
+        value = getattr(got, field)
+        assert isinstance(value, torch.Tensor), field
+        np.testing.assert_array_equal(value.numpy(), getattr(expected, field), err_msg=field)
+    assert got.center is tensor_params.means
+    for got_part, expected_part in zip(log_resp(X_t, tensor_params, plan=plan), log_resp(X, params)):
+        assert isinstance(got_part, torch.Tensor) and got_part.dtype == X_t.dtype
+        np.testing.assert_array_equal(got_part.numpy(), expected_part)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -12,12 +12,26 @@ from .batched_estep import BatchedPlan
 from .density import log_weights, logsumexp, weighted_log_prob
 from .fast_estep import DensityPlan
 from .missing import missing_chunk_stats, missing_log_resp, nan_rows
-from .namespace import array_namespace, is_numpy
+from .namespace import array_namespace, is_numpy, to_numpy
 from .params import GaussianParams
 from .stats import N_WORST, SufficientStats
 from .worst_rows import lowest_rows
 
-Plan = DensityPlan | BatchedPlan
+
+@dataclass(frozen=True, slots=True, eq=False)
+class HostPlan:
+    """A pass over CPU tensors: NumPy's fast path runs on the tensors' own memory (no copy), with NumPy copies of
+    the parameters; the statistics go back as tensors. The batched tensor path (``batched_estep``) is for
+    accelerators: on a CPU it measured 0.66-0.96× the NumPy path's speed on the same rows."""
+
+    params: GaussianParams
+    fast: DensityPlan
+
+    def serves(self, X: np.ndarray) -> bool:
+        return self.fast.serves(X)
+
+
+Plan = DensityPlan | BatchedPlan | HostPlan
 
 
 def estep_plan(params: GaussianParams, dtype: Any) -> Plan | None:
@@ -42,7 +56,11 @@ def estep_plan(params: GaussianParams, dtype: Any) -> Plan | None:
     """
     xp = array_namespace(params.means)
     if not is_numpy(xp):
-        return batched_estep.batched_plan(params, dtype) if dtype in (xp.float32, xp.float64) else None
+        if dtype not in (xp.float32, xp.float64):
+            return None
+        if _on_cpu(params.means):
+            return host_plan(params, np.dtype(np.float32 if dtype == xp.float32 else np.float64))
+        return batched_estep.batched_plan(params, dtype)
     try:
         dtype = np.dtype(dtype)
     except TypeError:  # a torch dtype with NumPy params
@@ -76,6 +94,11 @@ def log_resp(X: Any, params: GaussianParams, plan: Plan | None = None) -> tuple[
         return _log_resp_with_missing(X, params, plan, missing)
     if _fast(X):
         return fast_estep.fast_log_resp(X, params, plan=_plan_for(X, plan))
+    host = _host_rows(X, params)
+    if host is not None:
+        hp = _host_plan_for(host, params, plan)
+        xp = array_namespace(X)
+        return tuple(xp.asarray(a) for a in fast_estep.fast_log_resp(host, hp.params, plan=hp.fast))
     if _batched(X, params):
         return batched_estep.batched_log_resp(X, params, _batched_plan_for(X, plan))
     return log_resp_reference(X, params)
@@ -130,6 +153,12 @@ def chunk_stats(
         return _stats_with_missing(X, params, sample_weight, row_offset, plan, missing)
     if _fast(X):
         return fast_estep.fast_chunk_stats(X, params, sample_weight, row_offset, plan=_plan_for(X, plan))
+    host = _host_rows(X, params)
+    if host is not None:
+        hp = _host_plan_for(host, params, plan)
+        weights = None if sample_weight is None else to_numpy(sample_weight)
+        stats = fast_estep.fast_chunk_stats(host, hp.params, weights, row_offset, plan=hp.fast)
+        return _as_tensors(stats, params.means)
     if _batched(X, params):
         stats, log_prob = batched_estep.batched_chunk_stats(X, params, sample_weight, _batched_plan_for(X, plan))
         return _with_log_likelihood(stats, X, log_prob, sample_weight, row_offset)
@@ -168,6 +197,40 @@ def _rows_of(sample_weight: Any, rows: np.ndarray) -> Any:
 def _plan_for(X: np.ndarray, plan: Plan | None) -> DensityPlan | None:
     """The pass's plan if it was made for X's dtype; None (compute one) for a block of another dtype."""
     return plan if isinstance(plan, DensityPlan) and plan.serves(X) else None
+
+
+def host_plan(params: GaussianParams, dtype: np.dtype) -> HostPlan:
+    """The plan of a pass over CPU tensors of ``dtype``: NumPy copies of the parameters and their density plan."""
+    host = GaussianParams(to_numpy(params.weights), to_numpy(params.means), to_numpy(params.covariances),
+                          to_numpy(params.precisions_cholesky), params.covariance_type)
+    return HostPlan(host, fast_estep.density_plan(host, dtype))
+
+
+def _on_cpu(a: Any) -> bool:
+    return getattr(getattr(a, "device", None), "type", None) == "cpu"
+
+
+def _host_rows(X: Any, params: GaussianParams) -> np.ndarray | None:
+    """X as a NumPy array sharing its memory when it is a float CPU tensor with tensor params, else None."""
+    if not (_batched(X, params) and _on_cpu(X) and _on_cpu(params.means)):
+        return None
+    return X.detach().numpy()
+
+
+def _host_plan_for(host: np.ndarray, params: GaussianParams, plan: Plan | None) -> HostPlan:
+    return plan if isinstance(plan, HostPlan) and plan.serves(host) else host_plan(params, host.dtype)
+
+
+def _as_tensors(stats: SufficientStats, like: Any) -> SufficientStats:
+    """NumPy statistics as tensors on ``like``'s device, centred on ``like`` (the tensor means they were made with)."""
+    xp = array_namespace(like)
+
+    def put(a: Any) -> Any:
+        return xp.asarray(np.ascontiguousarray(a), device=like.device)
+
+    return SufficientStats(put(stats.n), put(stats.log_likelihood), put(stats.resp_sum), put(stats.first),
+                           put(stats.second), like, stats.covariance_type, put(stats.worst_log_prob),
+                           put(stats.worst_rows), put(stats.worst_points))
 
 
 def _batched_plan_for(X: Any, plan: Plan | None) -> BatchedPlan | None:

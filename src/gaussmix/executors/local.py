@@ -207,13 +207,20 @@ def single_threaded_fit(source: Any) -> contextlib.AbstractContextManager:
 
 
 def _single_threaded_kernels(X: Any) -> contextlib.AbstractContextManager | None:
-    """How blocks of X run one per thread: NumPy with single-threaded BLAS, CPU tensors with one torch thread;
-    None for other arrays (GPU tensors), which keep their library's own parallelism and run in this thread."""
+    """How blocks of X run one per thread: NumPy with single-threaded BLAS, CPU tensors with one torch thread
+    and single-threaded BLAS (their E-step runs NumPy's kernel on their memory); None for other arrays (GPU
+    tensors), which keep their library's own parallelism and run in this thread."""
     if isinstance(X, np.ndarray):
         return _single_threaded_blas()
     if type(X).__module__.startswith("torch") and getattr(X.device, "type", None) == "cpu":
-        return _single_threaded_torch()
+        return _single_threaded_cpu_tensors()
     return None
+
+
+@contextlib.contextmanager
+def _single_threaded_cpu_tensors() -> Iterator[None]:
+    with _single_threaded_torch(), _single_threaded_blas():
+        yield
 
 
 @contextlib.contextmanager
