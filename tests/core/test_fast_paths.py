@@ -337,3 +337,18 @@ def test_far_components_get_normal_float32_responsibilities(rng):
     fast = fast_estep.fast_chunk_stats(X.astype(np.float32), params)
     reference = chunk_stats_reference(X.astype(np.float32), params)
     np.testing.assert_allclose(fast.resp_sum[1:], reference.resp_sum[1:], rtol=1e-5)
+
+
+def test_no_row_peaks_above_the_largest_possible_log_probability(rng):
+    """Rows on their means far from the origin: the expansion rounds some entries past log_const, never a peak."""
+    means = rng.normal(0, 1, (4, 3)) * 1e3
+    params = GaussianParams.from_covariances(np.full(4, 0.25), means, np.full((4, 3), 1e-4), "diag")
+    X = np.repeat(means, 50, axis=0) + rng.normal(0, 1e-9, (200, 3))
+    plan = fast_estep.density_plan(params, np.float64)
+    log_prob_T = fast_estep._log_prob_T(plan, X.T, fast_estep._Scratch(plan, 200, False), 200)
+    assert np.any(log_prob_T > plan.log_const[:, None])  # the rounding the cap is for
+    peak = fast_estep._peaks(plan, log_prob_T, X, params)
+    assert np.all(peak <= plan.max_log_const)
+    log_prob, _ = fast_estep.fast_log_resp(X, params)
+    # The expansion keeps eps·‖P(c − g)‖² ≈ 2e-6 of absolute accuracy here (the module doc)
+    np.testing.assert_allclose(log_prob, scipy_log_resp(X, params)[0], atol=1e-5)

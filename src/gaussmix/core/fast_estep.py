@@ -85,6 +85,11 @@ class DensityPlan:
         return int(self.center.shape[0])
 
     @property
+    def max_log_const(self) -> float:
+        """The largest value any log-probability can take."""
+        return float(np.max(self.log_const))
+
+    @property
     def n_features(self) -> int:
         return int(self.center.shape[1])
 
@@ -283,8 +288,9 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
         phi = fill_features(z if plan.kind == "tied" else xc, "spherical" if plan.kind == "tied" else plan.kind,
                             s.phi[:, :n])
         np.matmul(plan.coef, phi, out=out)
-        # A squared distance is never negative; the cap also gives zero-weight components their -inf.
-        return np.minimum(out, plan.log_const[:, None], out=out)
+        if plan.dead.size:  # zero-weight components: their coef has a finite stand-in for log 0
+            out[plan.dead] = -np.inf
+        return out  # a value above its component's log_const (rounding) is capped where it matters: ``_peaks``
     k, d = plan.n_components, plan.n_features
     assert s.y is not None
     y2 = s.y[:, :n]
@@ -355,15 +361,25 @@ def exp_floor(dtype: np.dtype, n_components: int, smallest_weight: float = 1.0) 
             + EXP_FLOOR_MARGIN)
 
 
-def _peaks(log_prob_T: np.ndarray, X: np.ndarray, params: GaussianParams) -> np.ndarray:
+def _peaks(plan: DensityPlan, log_prob_T: np.ndarray, X: np.ndarray, params: GaussianParams) -> np.ndarray:
     """Each row's largest log-probability (n,), after recomputing the rows where it is not finite; -inf for a row
     whose log-probabilities are all below X's dtype's range.
+
+    A squared distance is never negative, so no log-probability exceeds its component's ``log_const``; the
+    expanded form's GEMM can round past it, and where a row's peak does (a row far off, its terms cancelling)
+    that row is capped. Capping every entry instead cost a pass over the (K, n) block.
 
     The features (x − g)² overflow beyond |x − g| ≈ 1e154 (1e19 in float32) and then give -inf, or NaN (inf − inf),
     even for a row near a component. Such rows of ``log_prob_T`` (K, n) are recomputed in float64 from centred
     differences, which are -inf only for a row too far from every component to represent.
     """
     peak = np.max(log_prob_T, axis=0)
+    if plan.form == "expanded":
+        over = np.flatnonzero(peak > plan.max_log_const)
+        if over.size:
+            capped = np.minimum(log_prob_T[:, over], plan.log_const[:, None])
+            log_prob_T[:, over] = capped
+            peak[over] = np.max(capped, axis=0)
     far = np.flatnonzero(~(peak > -np.inf))
     if far.size:
         with np.errstate(over="ignore"):  # float32: a log-density below -3e38 is -inf
@@ -427,7 +443,7 @@ def fast_log_resp(X: np.ndarray, params: GaussianParams, form: str | None = None
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         lp = _log_prob_T(plan, X[start:stop].T, s, stop - start)
-        peak = _peaks(lp, X[start:stop], params)
+        peak = _peaks(plan, lp, X[start:stop], params)
         shares = work[:, :stop - start]
         _shifted_exp(plan, lp, peak, shares)
         total = np.sum(shares, axis=0)
@@ -463,7 +479,7 @@ def fast_chunk_stats(
         nb = stop - start
         XT = X[start:stop].T
         lp = _log_prob_T(plan, XT, s, nb)
-        peak = _peaks(lp, X[start:stop], params)
+        peak = _peaks(plan, lp, X[start:stop], params)
         resp = s.resp[:, :nb]
         log_prob[start:stop] = _normalise(plan, lp, peak, resp, None if w is None else w[start:stop])
         xc64 = s.xc[:, :nb] if s.xc64 is s.xc else np.subtract(XT, plan.g[:, None], out=s.xc64[:, :nb])
