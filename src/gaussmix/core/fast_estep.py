@@ -34,7 +34,7 @@ from scipy.linalg import blas
 from .density import centred_log_gaussian_prob, log_weights
 from .params import GaussianParams, log_det_cholesky
 from .stats import SufficientStats
-from .worst_rows import worst_rows
+from .worst_rows import any_below_diagonal, worst_rows
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -159,7 +159,7 @@ def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = Non
     if form == "whitened":  # P_kᵀ stored C-ordered: whiten[k].T is P_k in the Fortran order BLAS reads
         whiten = np.ascontiguousarray(np.transpose(prec_chol, (0, 2, 1)), dtype=dtype)
         offsets = means.astype(dtype)  # x − c_k in X's dtype, as the reference computes it
-        triangular = not np.any(np.tril(prec_chol, -1))
+        triangular = not any_below_diagonal(prec_chol)  # a tril copy of the stack: 25 ms at K = 4, D = 1,024
     if form == "expanded":  # a -inf inside a GEMM can meet a zero; the cap below applies it instead
         coef = _expanded_coef(kind, m, prec_chol, np.where(np.isfinite(log_const), log_const, 0.0)).astype(dtype)
     return DensityPlan(kind, dtype, form, means, g, coef, whiten, offsets, log_const.astype(dtype),

@@ -68,7 +68,7 @@ def _row_log_prob(X: np.ndarray, params: GaussianParams) -> np.ndarray:
             y = diff[:, :, 0, None] * p3[None, :, 0, :]
             # Upper-triangular P (every model's): row j adds nothing left of column j (adding 0·x changes no
             # value), so skipping it halves the work at high D. Fixed order either way.
-            general = _any_below_diagonal(p3)
+            general = any_below_diagonal(p3)
             tmp = np.empty_like(y)
             for j in range(1, d):
                 c = 0 if general else j
@@ -92,7 +92,7 @@ def _row_log_prob(X: np.ndarray, params: GaussianParams) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
-def _any_below_diagonal(p3: np.ndarray) -> bool:
+def any_below_diagonal(p3: np.ndarray) -> bool:
     """Whether any matrix of the (K, D, D) stack has a non-zero below its diagonal, row by row (a tril copy of
     the stack cost more than the re-ranking of small models)."""
     return any(bool(np.any(p3[:, j, :j])) for j in range(1, p3.shape[-1]))
