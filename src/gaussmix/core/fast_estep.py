@@ -552,8 +552,11 @@ class _StatsSum:
         m = self.center - self.g
         first = f - nk[:, None] * m
         if self.component_scatter is not None:
-            second = np.tril(self.component_scatter)
-            second += np.transpose(np.tril(second, -1), (0, 2, 1))
+            # SYRK filled the lower triangles; the strict upper ones are still zero, so adding the transpose
+            # mirrors them exactly and doubles the diagonal, which halving restores exactly (no tril copies).
+            second = self.component_scatter
+            second += np.transpose(second, (0, 2, 1))  # NumPy buffers the overlapping operand
+            np.einsum("kii->ki", second)[...] *= 0.5
         elif self.kind == "full":
             iu, ju = np.triu_indices(d)
             s = np.empty((k, d, d))
