@@ -16,12 +16,11 @@ kernel OpenBLAS picks for this CPU.
 from __future__ import annotations
 
 import os
-import sys
 
-_BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if __name__ == "__main__" and any(v in os.environ for v in _BLAS_OVERRIDES):
-    os.execve(sys.executable, [sys.executable, *sys.argv],
-              {k: v for k, v in os.environ.items() if k not in _BLAS_OVERRIDES})
+from machine_blas import BLAS_OVERRIDES, run_with_machine_blas  # noqa: E402
+
+if __name__ == "__main__":
+    run_with_machine_blas()
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
@@ -232,7 +231,7 @@ def environment() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    env = {v: os.environ.get(v, "unset") for v in _BLAS_OVERRIDES}
+    env = {v: os.environ.get(v, "unset") for v in BLAS_OVERRIDES}
     return (f"date {time.strftime('%Y-%m-%d %H:%M')}; cpu {cpu} × {os.cpu_count()}; python {platform.python_version()}"
             f"; numpy {np.__version__}; scikit-learn {sklearn.__version__}; gaussmix {gaussmix.__version__}\n"
             f"BLAS: {blas}\n{env}; load average before the run {os.getloadavg()[0]:.2f}")

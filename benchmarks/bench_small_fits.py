@@ -18,12 +18,11 @@ kernel OpenBLAS picks for this CPU.
 from __future__ import annotations
 
 import os
-import sys
 
-_BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if __name__ == "__main__" and any(v in os.environ for v in _BLAS_OVERRIDES):
-    os.execve(sys.executable, [sys.executable, *sys.argv],
-              {k: v for k, v in os.environ.items() if k not in _BLAS_OVERRIDES})
+from machine_blas import run_with_machine_blas  # noqa: E402
+
+if __name__ == "__main__":
+    run_with_machine_blas()
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
