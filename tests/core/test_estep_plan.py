@@ -80,7 +80,7 @@ def test_cpu_tensors_take_the_numpy_fast_path_on_their_own_memory(rng, dtype, ki
         value = getattr(got, field)
         assert isinstance(value, torch.Tensor), field
         np.testing.assert_array_equal(value.numpy(), getattr(expected, field), err_msg=field)
-    assert got.center is tensor_params.means
+    assert got.center is tensor_params.means and got.n.shape == expected.n.shape == ()
     for got_part, expected_part in zip(log_resp(X_t, tensor_params, plan=plan), log_resp(X, params)):
         assert isinstance(got_part, torch.Tensor) and got_part.dtype == X_t.dtype
         np.testing.assert_array_equal(got_part.numpy(), expected_part)

@@ -226,7 +226,7 @@ def _as_tensors(stats: SufficientStats, like: Any) -> SufficientStats:
     xp = array_namespace(like)
 
     def put(a: Any) -> Any:
-        return xp.asarray(np.ascontiguousarray(a), device=like.device)
+        return xp.asarray(np.array(a, order="C"), device=like.device)  # ascontiguousarray would make n 1-d
 
     return SufficientStats(put(stats.n), put(stats.log_likelihood), put(stats.resp_sum), put(stats.first),
                            put(stats.second), like, stats.covariance_type, put(stats.worst_log_prob),
