@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 
-from machine_blas import BLAS_OVERRIDES, run_with_machine_blas  # noqa: E402
+if __name__ == "__main__":  # run as a script, benchmarks/ is on the path
+    from machine_blas import run_with_machine_blas
 
-if __name__ == "__main__":
     run_with_machine_blas()
 
 import argparse  # noqa: E402
@@ -231,6 +231,8 @@ def environment() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    from machine_blas import BLAS_OVERRIDES
+
     env = {v: os.environ.get(v, "unset") for v in BLAS_OVERRIDES}
     return (f"date {time.strftime('%Y-%m-%d %H:%M')}; cpu {cpu} × {os.cpu_count()}; python {platform.python_version()}"
             f"; numpy {np.__version__}; scikit-learn {sklearn.__version__}; gaussmix {gaussmix.__version__}\n"

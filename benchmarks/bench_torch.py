@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 
-from machine_blas import run_with_machine_blas  # noqa: E402
+if __name__ == "__main__":  # run as a script, benchmarks/ is on the path
+    from machine_blas import run_with_machine_blas
 
-if __name__ == "__main__":
     run_with_machine_blas()
 
 import argparse  # noqa: E402

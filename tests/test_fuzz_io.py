@@ -91,7 +91,8 @@ def test_a_truncated_model_file_loads_or_raises_model_file_error(tmp_path, model
 @FUZZ
 @given(
     name=st.one_of(st.sampled_from(["means.npy", "weights.npy", "metadata.json.npy", "extra.npy", "x", "../a.npy"]),
-                   st.text(min_size=1, max_size=12)),
+                   # zipfile itself cannot write a name that is empty up to its first NUL (IndexError)
+                   st.text(min_size=1, max_size=12).filter(lambda n: n.split("\x00")[0] != "")),
     payload=st.one_of(st.binary(max_size=300),
                       st.lists(st.floats(), max_size=6).map(lambda v: _npy_bytes(np.array(v)))),
     compress=st.booleans(),
