@@ -124,12 +124,18 @@ def kmeans_lloyd(
         far_row, far_d2 = 0, -1.0
         for block in row_blocks(X.shape[0], chunk_rows):
             Xb = X[block]
-            d2 = squared_distances(Xb, xp.astype(centers, Xb.dtype), xp.astype(origin, Xb.dtype))
             wb = xp.ones((Xb.shape[0],), dtype=xp.float64, **on) if w is None else w[block]
-            block_counts, onehot = _assignments(xp, xp.argmin(d2, axis=1), n_clusters, wb)
-            counts += block_counts
-            sums += onehot.T @ (xp.astype(Xb, xp.float64) - origin)
-            nearest = xp.min(d2, axis=1) * xp.astype(wb > 0, d2.dtype)
+            if is_numpy(xp):
+                labels, nearest = _nearest_centers(Xb, centers, origin)
+                counts += np.bincount(labels, weights=wb, minlength=n_clusters)
+                sums += _cluster_sums(labels, (Xb.astype(np.float64) - origin) * wb[:, None], n_clusters)
+            else:
+                d2 = squared_distances(Xb, xp.astype(centers, Xb.dtype), xp.astype(origin, Xb.dtype))
+                block_counts, onehot = _assignments(xp, xp.argmin(d2, axis=1), n_clusters, wb)
+                counts += block_counts
+                sums += onehot.T @ (xp.astype(Xb, xp.float64) - origin)
+                nearest = xp.min(d2, axis=1)
+            nearest = nearest * xp.astype(wb > 0, nearest.dtype)
             i = int(xp.argmax(nearest))
             if float(nearest[i]) > far_d2:
                 far_row, far_d2 = block.start + i, float(nearest[i])
@@ -252,6 +258,34 @@ def _initial_stats(X: Any, n_components: int, covariance_type: str, init_params:
         if init_params == "kmeans":
             centers = kmeans_lloyd(X, centers, sample_weight, chunk_rows=chunk_rows).centers
     return stats_from_labels(X, centers, sample_weight, covariance_type, chunk_rows)
+
+
+def _nearest_centers(Xb: np.ndarray, centers: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's nearest centre and its squared distance, NumPy: one GEMM and two passes over (rows, K).
+
+    ‖x‖² does not change which centre is nearest, so it is added to the winners only; the full distance matrix
+    of ``squared_distances`` took three more passes and two temporaries (Lloyd at 200,000 × 40, K = 256:
+    0.75 s of a 1 s pass).
+    """
+    Xo = Xb - origin.astype(Xb.dtype)
+    Co = (centers - origin).astype(Xb.dtype)
+    scores = Xo @ Co.T
+    scores *= -2.0
+    scores += np.einsum("ij,ij->i", Co, Co)
+    labels = np.argmin(scores, axis=1)
+    best = np.take_along_axis(scores, labels[:, None], axis=1)[:, 0]
+    return labels, np.maximum(np.einsum("ij,ij->i", Xo, Xo) + best, 0.0)
+
+
+def _cluster_sums(labels: np.ndarray, values: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Σ of the rows of ``values`` per label, (n_clusters, D) float64, by sorting: a float64 one-hot matrix of
+    (rows, K) and its GEMM cost 16 MB and K times the flops at K = 256."""
+    order = np.argsort(labels, kind="stable")
+    present, starts = np.unique(labels[order], return_index=True)
+    sums = np.zeros((n_clusters, values.shape[1]))
+    if present.size:
+        sums[present] = np.add.reduceat(values[order], starts, axis=0)
+    return sums
 
 
 # -- namespace helpers: NumPy keeps its fast calls, other namespaces use the array-API equivalents -------------
