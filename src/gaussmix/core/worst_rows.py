@@ -64,7 +64,9 @@ def _row_log_prob(X: np.ndarray, params: GaussianParams) -> np.ndarray:
         diff = X[:, None, :] - np.asarray(params.means, dtype=np.float64)  # (n, K, D), n ≤ N_WORST + ties
         p = np.asarray(params.precisions_cholesky, dtype=np.float64)
         if kind in ("full", "tied"):
-            p3 = p if kind == "full" else p[None]
+            # C order: P_k arrives as a transposed (Fortran) view, and the row slices below would stride D
+            # values apart (8 rows at D = 1,024: 0.18 s, 0.09 s after the copy)
+            p3 = np.ascontiguousarray(p if kind == "full" else p[None])
             y = diff[:, :, 0, None] * p3[None, :, 0, :]
             # Upper-triangular P (every model's): row j adds nothing left of column j (adding 0·x changes no
             # value), so skipping it halves the work at high D. Fixed order either way.
