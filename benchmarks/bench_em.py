@@ -121,8 +121,8 @@ def executed_flops(case: Case) -> float:
         form = default_form(kind, np.dtype(case.dtype), d, k)
     except TypeError:  # a version before the whitened form (a "before" run)
         form = default_form(kind, np.dtype(case.dtype))
-    if form == "whitened":  # a TRMM and a SYRK of D² per row and component, first moments by GEMM
-        return 2.0 * n * k * d * d + 2.0 * n * k * (d + 1)
+    if form == "whitened":  # a GEMM (2D²) and a SYRK (D²) per row and component, first moments by GEMM
+        return 3.0 * n * k * d * d + 2.0 * n * k * (d + 1)
     if kind == "full":
         e = 2.0 * n * k * d * (d + 1) if form == "centred" else 2.0 * n * k * f
         return e + 2.0 * n * k * f

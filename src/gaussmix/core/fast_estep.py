@@ -17,9 +17,9 @@ whitened differences instead (one GEMM for all components), as accurate as the g
 
 At high dimension Φ (D²/2 features a row) is used only K times per value it holds: the GEMMs turn memory-bound
 and the fast path fell 5× behind scikit-learn at D = 256. Full covariances at high dimension therefore take the
-"whitened" form, component by component as scikit-learn but with half its flops:
-a triangular multiply (TRMM) (x − c_k) P_k for the densities and a rank-n update (SYRK) of √r ⊙ (x − c_k) for
-the scatter, each reading its rows D times from cache (``default_form`` says where, from measurements).
+"whitened" form, component by component as scikit-learn: a GEMM (x − c_k) P_k for the densities and a rank-n
+update (SYRK, half a GEMM's flops) of √r ⊙ (x − c_k) for the scatter, both through NumPy's matmul, which
+releases the GIL so blocks run on every core (``default_form`` says where, from measurements).
 Working memory is a few sub-blocks of ``rows × max(F, K·D)`` values, whatever the chunk's length.
 """
 
@@ -30,12 +30,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import blas
 
 from .density import centred_log_gaussian_prob, log_weights
 from .params import GaussianParams, log_det_cholesky
 from .stats import SufficientStats
-from .worst_rows import any_below_diagonal, worst_rows
+from .worst_rows import worst_rows
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -74,7 +73,6 @@ class DensityPlan:
     log_const: np.ndarray
     stats_dtype: np.dtype
     dead: np.ndarray  # zero-weight components, whose responsibilities are exactly 0
-    triangular: bool = False  # whitened form: every P_k is upper triangular (TRMM), else a general GEMM
     data_dtype: np.dtype | None = None  # the rows' dtype the plan was made for (``dtype`` unless widened)
 
     def serves(self, X: np.ndarray) -> bool:
@@ -100,7 +98,7 @@ class DensityPlan:
 #: Single-thread ms per 12,500 rows, expanded / whitened (float64, low load): D=32 K=4 31 / 22; D=48 K=16 90 / 118;
 #: D=64 K=16 136 / 183; D=64 K=32 201 / 294; D=96 K=16 278 / 280; D=128 K=64 1,196 / 1,495; D=256 K=8 (10,000
 #: rows) 4,000 / 640: the expansion's cost grows with K·D²/2 plus D²/2 features a row, which leave the cache
-#: beyond D ≈ 100, while the whitened form's is K·D² at TRMM/SYRK speed.
+#: beyond D ≈ 100, while the whitened form's is K·D² at GEMM/SYRK speed.
 WHITENED_MIN_FEATURES = 32
 WHITENED_FEATURES_PER_COMPONENT = 8
 WHITENED_ALWAYS_FEATURES = 192
@@ -156,16 +154,14 @@ def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = Non
         w[:, :d] = np.transpose(prec_chol, (0, 2, 1)).reshape(k * d, d)
         w[:, d] = -np.einsum("kd,kde->ke", m, prec_chol).reshape(k * d)
         whiten = w.astype(dtype)  # y_k = P_kᵀ(x − g) − P_kᵀ(c_k − g) for all k in one GEMM
-    triangular = False
     if form == "whitened":  # P_kᵀ stored C-ordered: whiten[k].T is P_k in the Fortran order BLAS reads
         whiten = np.ascontiguousarray(np.transpose(prec_chol, (0, 2, 1)), dtype=dtype)
         offsets = means.astype(dtype)  # x − c_k in X's dtype, as the reference computes it
-        triangular = not any_below_diagonal(prec_chol)  # a tril copy of the stack: 25 ms at K = 4, D = 1,024
     if form == "expanded":  # a -inf inside a GEMM can meet a zero; the cap below applies it instead
         coef = _expanded_coef(kind, m, prec_chol, np.where(np.isfinite(log_const), log_const, 0.0)).astype(dtype)
     return DensityPlan(kind, dtype, form, means, g, coef, whiten, offsets, log_const.astype(dtype),
                        _stats_dtype(kind, dtype, m, prec_chol), np.flatnonzero(~np.isfinite(log_const)),
-                       triangular, data_dtype)
+                       data_dtype)
 
 
 #: Float32 data with diag/spherical covariances sums each sub-block's statistics in a float32 GEMM (then in
@@ -250,9 +246,11 @@ class _Scratch:
         self.log_prob = np.empty((k, rows), dt)
         self.z = np.empty((d, rows), dt) if plan.kind == "tied" else None
         self.phi = np.empty((plan.coef.shape[1], rows), dt) if plan.coef is not None else None  # expanded form
-        self.y = np.empty((k * d, rows), dt) if plan.form == "centred" else None
+        # centred: (K·D, rows) whitened differences of every component; whitened: (rows, D) of one component
+        self.y = np.empty((k * d, rows), dt) if plan.form == "centred" else \
+            np.empty((rows, d), dt) if plan.form == "whitened" else None
         self.xa = np.ones((d + 1, rows), dt) if plan.form == "centred" and plan.kind == "full" else None
-        self.diff = np.empty((rows, d), dt) if plan.form == "whitened" else None  # (x − c_k) P_k, row-major
+        self.diff = np.empty((rows, d), dt) if plan.form == "whitened" else None  # x − c_k, row-major
         if stats:
             same = dt == plan.stats_dtype  # float64 data, or float32 data with float32 sub-block statistics
             self.shared_phi = same and plan.form == "expanded" and plan.kind != "tied"
@@ -319,18 +317,19 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
 
 
 def _whitened_log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, out: np.ndarray) -> np.ndarray:
-    """The whitened form of ``_log_prob_T``: ‖(x − c_k) P_k‖² by one TRMM (or GEMM) per component."""
-    assert plan.whiten is not None and plan.offsets is not None and s.diff is not None
+    """The whitened form of ``_log_prob_T``: ‖(x − c_k) P_k‖² by one GEMM per component.
+
+    NumPy's matmul, not SciPy's TRMM with half the flops: SciPy's BLAS wrappers hold the GIL, so the blocks on
+    two threads ran one after the other (D = 256: a pass over two blocks took 0.29 s on two threads, 0.31 s
+    on one; matmul 0.023 s against TRMM's 0.029 s for the same products on two threads).
+    """
+    assert plan.whiten is not None and plan.offsets is not None and s.diff is not None and s.y is not None
     n = out.shape[1]
     rows = XT.T
-    diff = s.diff[:n]
-    trmm = blas.get_blas_funcs("trmm", dtype=plan.dtype)
+    diff, y = s.diff[:n], s.y[:n]
     for k in range(plan.n_components):
         np.subtract(rows, plan.offsets[k], out=diff)
-        if plan.triangular:  # in place on diffᵀ (Fortran order): P_kᵀ (x − c_k)ᵀ
-            y = trmm(1.0, plan.whiten[k].T, diff.T, side=0, lower=0, trans_a=1, overwrite_b=1).T
-        else:
-            y = np.matmul(diff.copy(), plan.whiten[k].T, out=diff)
+        np.matmul(diff, plan.whiten[k].T, out=y)
         np.einsum("nd,nd->n", y, y, out=out[k])
     np.multiply(out, -0.5, out=out)
     return np.add(out, plan.log_const[:, None], out=out)
@@ -537,16 +536,14 @@ class _StatsSum:
         self.kind, self.center, self.g, self.params = kind, center, g, params
         self.phi = np.zeros((k, n_phi_features("tied" if whitened else kind, d)))
         self.scatter = np.zeros((d, d)) if kind == "tied" else None
-        # Whitened full: each component's scatter about its centre, one triangle filled by SYRK.
+        # Whitened full: each component's scatter about its centre.
         self.component_scatter = np.zeros((k, d, d)) if whitened else None
 
     def add_scatter(self, k: int, weighted_diff: np.ndarray) -> None:
-        """Add weighted_diffᵀ weighted_diff (rows, D) to component k's scatter (lower triangle, by SYRK)."""
+        """Add weighted_diffᵀ weighted_diff (rows, D) to component k's scatter. NumPy runs Aᵀ·A as a SYRK and
+        mirrors it (exactly symmetric), without the GIL SciPy's ``dsyrk`` wrapper holds."""
         assert self.component_scatter is not None
-        c = self.component_scatter[k].T  # Fortran order: SYRK updates it in place (its upper = our lower)
-        out = blas.dsyrk(1.0, weighted_diff.T, beta=1.0, c=c, trans=0, lower=0, overwrite_c=1)
-        if not np.shares_memory(out, c):
-            c[...] = out
+        self.component_scatter[k] += weighted_diff.T @ weighted_diff
 
     def add(self, resp_T: np.ndarray, phi: np.ndarray, xc64: np.ndarray) -> None:
         """Add the sub-block with (weighted) responsibilities (K, n), features (F, n) and centred rows (D, n)."""
@@ -562,11 +559,7 @@ class _StatsSum:
         m = self.center - self.g
         first = f - nk[:, None] * m
         if self.component_scatter is not None:
-            # SYRK filled the lower triangles; the strict upper ones are still zero, so adding the transpose
-            # mirrors them exactly and doubles the diagonal, which halving restores exactly (no tril copies).
             second = self.component_scatter
-            second += np.transpose(second, (0, 2, 1))  # NumPy buffers the overlapping operand
-            np.einsum("kii->ki", second)[...] *= 0.5
         elif self.kind == "full":
             iu, ju = upper_triangle(d)
             s = np.empty((k, d, d))
