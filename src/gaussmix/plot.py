@@ -7,7 +7,7 @@ features the first two principal components of X, with means and covariances pro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -206,13 +206,8 @@ def criterion(table: Sequence[Mapping[str, Any]], ax: Any = None, name: str | No
     if name not in available:
         raise ValueError(f"The rows have no criterion {name!r} in every row; available: {available}.")
     ax = _axes(ax)
-    kinds = list(dict.fromkeys(str(row["covariance_type"]) for row in rows))
-    for kind in kinds:
-        points = sorted((int(r["n_components"]), float(r[name])) for r in rows if r["covariance_type"] == kind)
-        ax.plot(*zip(*points), marker="o", label=kind)
-    best = min(rows, key=lambda r: float(r[name]))
-    ax.scatter([best["n_components"]], [best[name]], s=160, facecolors="none", edgecolors="black", zorder=3,
-               label=f"best: {best['n_components']} ({best['covariance_type']})")
+    _lines_by_model(ax, rows, "covariance_type", name, 1.0,
+                    lambda best: f"best: {best['n_components']} ({best['covariance_type']})")
     ax.set_xlabel("n_components")
     ax.xaxis.set_major_locator(_integer_ticks())
     ax.set_ylabel(f"{name.upper()} (lower is better)")
@@ -241,17 +236,25 @@ def mclust_bic(table: Sequence[Mapping[str, Any]], ax: Any = None) -> Any:
         raise ValueError("mclust_bic needs at least one row; the table is empty.")
     ax = _axes(ax)
     name = "mclust_name" if all("mclust_name" in r for r in rows) else "covariance_type"
-    for model in dict.fromkeys(str(r[name]) for r in rows):
-        points = sorted((int(r["n_components"]), -float(r["bic"])) for r in rows if r[name] == model)
-        ax.plot(*zip(*points), marker="o", label=model)
-    best = min(rows, key=lambda r: float(r["bic"]))
-    ax.scatter([best["n_components"]], [-float(best["bic"])], s=160, facecolors="none", edgecolors="black",
-               zorder=3, label=f"best: {best[name]},{best['n_components']}")
+    _lines_by_model(ax, rows, name, "bic", -1.0, lambda best: f"best: {best[name]},{best['n_components']}")
     ax.set_xlabel("Number of components")
     ax.xaxis.set_major_locator(_integer_ticks())
     ax.set_ylabel("BIC (mclust's sign: higher is better)")
     ax.legend(ncol=2, fontsize="small")
     return ax
+
+
+def _lines_by_model(ax: Any, rows: list[Mapping[str, Any]], model_key: str, value_key: str, sign: float,
+                    best_label: Callable[[Mapping[str, Any]], str]) -> None:
+    """One line per model: ``sign`` × the value against n_components; a ring on the row of lowest value (the
+    best, whichever sign it is drawn with), labelled by ``best_label``."""
+    for model in dict.fromkeys(str(r[model_key]) for r in rows):
+        points = sorted((int(r["n_components"]), sign * float(r[value_key])) for r in rows
+                        if str(r[model_key]) == model)
+        ax.plot(*zip(*points), marker="o", label=model)
+    best = min(rows, key=lambda r: float(r[value_key]))
+    ax.scatter([best["n_components"]], [sign * float(best[value_key])], s=160, facecolors="none",
+               edgecolors="black", zorder=3, label=best_label(best))
 
 
 # --- geometry -------------------------------------------------------------------------------------------------
