@@ -470,11 +470,12 @@ def fast_log_resp(X: np.ndarray, params: GaussianParams, form: str | None = None
 @_OVERFLOW_HANDLED
 def fast_chunk_stats(
     X: np.ndarray, params: GaussianParams, sample_weight: np.ndarray | None = None, row_offset: int = 0,
-    form: str | None = None, plan: DensityPlan | None = None,
+    form: str | None = None, plan: DensityPlan | None = None, worst_rows: bool = True,
 ) -> SufficientStats:
     """Sufficient statistics of the rows X under ``params``; the fast twin of ``estep.chunk_stats``.
 
     ``plan``: ``density_plan(params, X.dtype, form)``, prepared once per pass (computed here when None).
+    ``worst_rows``: whether to find the worst-explained rows (False leaves them empty, as ``estep.chunk_stats``).
     """
     plan = density_plan(params, X.dtype, form) if plan is None else plan
     n = X.shape[0]
@@ -498,7 +499,7 @@ def fast_chunk_stats(
         acc.add(resp, phi, xc64)
         if plan.form == "whitened":
             _add_whitened_scatter(plan, acc, XT, resp, s)
-    return acc.result(n if w is None else float(np.sum(w)), log_prob, w, X, row_offset)
+    return acc.result(n if w is None else float(np.sum(w)), log_prob, w, X, row_offset, worst_rows)
 
 
 @_OVERFLOW_HANDLED
@@ -552,7 +553,7 @@ class _StatsSum:
             self.scatter += (xc64 * np.sum(resp_T, axis=0)) @ xc64.T
 
     def result(self, n: float, log_prob: np.ndarray | None, weight: np.ndarray | None, X: np.ndarray,
-               row_offset: int) -> SufficientStats:
+               row_offset: int, find_worst: bool = True) -> SufficientStats:
         k, d = self.center.shape
         nk = self.phi[:, -1].copy()
         f = self.phi[:, -1 - d:-1]
@@ -585,6 +586,7 @@ class _StatsSum:
                 positive = weight > 0
                 candidates = np.where(positive, log_prob, np.inf)
                 total = np.dot(weight[positive], log_prob[positive])
-            worst = worst_rows(candidates, X, self.params, row_offset)
+            if find_worst:
+                worst = worst_rows(candidates, X, self.params, row_offset)
         return SufficientStats(np.asarray(float(n)), np.asarray(total, dtype=np.float64), nk, first, second,
                                self.center, self.kind, *worst)
