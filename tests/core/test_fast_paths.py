@@ -350,3 +350,20 @@ def test_no_row_peaks_above_the_largest_possible_log_probability(rng):
     log_prob, _ = fast_estep.fast_log_resp(X, params)
     # The expansion keeps eps·‖P(c − g)‖² ≈ 2e-6 of absolute accuracy here (the module doc)
     np.testing.assert_allclose(log_prob, scipy_log_resp(X, params)[0], atol=1e-5)
+
+
+def test_whitened_densities_skip_the_zero_blocks_of_upper_factors_only(rng, monkeypatch):
+    """Column tiles of an upper triangular P_k read only the rows above each tile's diagonal block; a lower
+    triangular factor of the same precision (scikit-learn's from ``precisions_init``) takes whole products. Both
+    give SciPy's densities."""
+    monkeypatch.setattr(fast_estep, "WHITENED_MIN_TILE", 32)  # 80 features: tiles of 32, 32 and 16
+    X, params = mixture_case(rng, "full", n=500, d=80, k=3)
+    expected, _ = scipy_log_resp(X, params)
+    lower = GaussianParams(params.weights, params.means, params.covariances,
+                           np.linalg.cholesky(params.precisions), "full")
+    for p, upper in ((params, True), (lower, False)):
+        plan = fast_estep.density_plan(p, np.float64, "whitened")
+        assert plan.upper is upper
+        log_prob, _ = fast_estep.fast_log_resp(X, p, plan=plan)
+        np.testing.assert_allclose(log_prob, expected, rtol=1e-10)
+        assert_stats_close(fast_estep.fast_chunk_stats(X, p, plan=plan), chunk_stats_reference(X, params), 1e-10)

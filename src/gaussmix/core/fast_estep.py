@@ -34,7 +34,7 @@ import numpy as np
 from .density import centred_log_gaussian_prob, log_weights
 from .params import GaussianParams, log_det_cholesky
 from .stats import SufficientStats
-from .worst_rows import worst_rows
+from .worst_rows import any_below_diagonal, worst_rows
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -75,6 +75,7 @@ class DensityPlan:
     stats_dtype: np.dtype
     dead: np.ndarray  # zero-weight components, whose responsibilities are exactly 0
     data_dtype: np.dtype | None = None  # the rows' dtype the plan was made for (``dtype`` unless widened)
+    upper: bool = False  # whitened form: every P_k is upper triangular (the density GEMMs skip its zero blocks)
 
     def serves(self, X: np.ndarray) -> bool:
         """Whether the plan was made for rows of X's dtype."""
@@ -101,6 +102,8 @@ class DensityPlan:
 #: rows) 4,000 / 640: the expansion's cost grows with K·D²/2 plus D²/2 features a row, which leave the cache
 #: beyond D ≈ 100, while the whitened form's is K·D² at GEMM/SYRK speed.
 WHITENED_MIN_FEATURES = 32
+#: Whitened sub-blocks have at least this many rows per feature (up to MAX_SUB_BLOCK_BYTES a buffer).
+WHITENED_ROWS_PER_FEATURE = 2
 WHITENED_FEATURES_PER_COMPONENT = 8
 WHITENED_ALWAYS_FEATURES = 192
 
@@ -160,9 +163,10 @@ def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = Non
         offsets = means.astype(dtype)  # x − c_k in X's dtype, as the reference computes it
     if form == "expanded":  # a -inf inside a GEMM can meet a zero; the cap below applies it instead
         coef = _expanded_coef(kind, m, prec_chol, np.where(np.isfinite(log_const), log_const, 0.0)).astype(dtype)
+    upper = form == "whitened" and not any_below_diagonal(np.asarray(params.precisions_cholesky))
     return DensityPlan(kind, dtype, form, means, g, coef, whiten, offsets, log_const.astype(dtype),
                        _stats_dtype(kind, dtype, m, prec_chol), np.flatnonzero(~np.isfinite(log_const)),
-                       data_dtype)
+                       data_dtype, upper)
 
 
 #: Float32 data with diag/spherical covariances sums each sub-block's statistics in a float32 GEMM (then in
@@ -270,8 +274,11 @@ def _stats_layout(plan: DensityPlan) -> str:
 def sub_block_rows(plan: DensityPlan, n_rows: int) -> int:
     """Rows per sub-block so that its widest scratch array takes about SUB_BLOCK_BYTES."""
     k, d = plan.n_components, plan.n_features
-    if plan.form == "whitened":  # (rows, D) buffers, and P_k read once per component and sub-block
-        return int(max(1, min(max(SUB_BLOCK_BYTES // (8 * d), MIN_SUB_BLOCK_ROWS), n_rows)))
+    if plan.form == "whitened":  # (rows, D) buffers; P_k read once per component and sub-block, and each scatter
+        # added to its sum once per sub-block: at D = 1,024 a SYRK took 28 µs a row on 512 rows, 19 on 2,048
+        rows = min(max(SUB_BLOCK_BYTES // (8 * d), MIN_SUB_BLOCK_ROWS, WHITENED_ROWS_PER_FEATURE * d),
+                   MAX_SUB_BLOCK_BYTES // (8 * d))
+        return int(max(1, min(rows, n_rows)))
     widest = max(n_phi_features(plan.kind, d) + d, k * d if plan.form == "centred" else k, k)
     return _rows_for(widest, n_rows)
 
@@ -317,21 +324,38 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
     return np.add(out, plan.log_const[:, None], out=out)
 
 
-def _whitened_log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, out: np.ndarray) -> np.ndarray:
-    """The whitened form of ``_log_prob_T``: ‖(x − c_k) P_k‖² by one GEMM per component.
+#: Column tiles of the whitened densities when P_k is upper triangular: y[:, J] = (x − c_k)[:, :end(J)] ·
+#: P_k[:end(J), J] skips the zero blocks below the diagonal, n·D²·(1 + tile/D) flops, not the dense 2·n·D².
+#: A tile is a quarter of the columns, at least WHITENED_MIN_TILE (one thread, 512 × 1,024 rows by P: 16.3 ms
+#: dense, 11.5 ms in tiles of 256; 2,048 × 256: 6.8 ms dense, 5.8 ms in tiles of 64).
+WHITENED_TILES = 4
+WHITENED_MIN_TILE = 64
 
-    NumPy's matmul, not SciPy's TRMM with half the flops: SciPy's BLAS wrappers hold the GIL, so the blocks on
-    two threads ran one after the other (D = 256: a pass over two blocks took 0.29 s on two threads, 0.31 s
-    on one; matmul 0.023 s against TRMM's 0.029 s for the same products on two threads).
+
+def _whitened_log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, out: np.ndarray) -> np.ndarray:
+    """The whitened form of ``_log_prob_T``: ‖(x − c_k) P_k‖² by GEMMs per component.
+
+    NumPy's matmul, not SciPy's TRMM: SciPy's BLAS wrappers hold the GIL, so the blocks on two threads ran one
+    after the other (D = 256: a pass over two blocks took 0.29 s on two threads, 0.31 s on one). An upper
+    triangular P_k (every model's but a user's precisions) is multiplied by column tiles that skip its zeros.
     """
     assert plan.whiten is not None and plan.offsets is not None and s.diff is not None and s.y is not None
-    n = out.shape[1]
+    n, d = out.shape[1], plan.n_features
     rows = XT.T
-    diff, y = s.diff[:n], s.y[:n]
+    diff = s.diff[:n]
+    tile = max(WHITENED_MIN_TILE, d // WHITENED_TILES) if plan.upper else d
+    flat = s.y.reshape(-1)
+    part = np.empty(n, plan.dtype)
     for k in range(plan.n_components):
         np.subtract(rows, plan.offsets[k], out=diff)
-        np.matmul(diff, plan.whiten[k].T, out=y)
-        np.einsum("nd,nd->n", y, y, out=out[k])
+        p = plan.whiten[k].T
+        for start in range(0, d, tile):
+            stop = min(start + tile, d)
+            y = flat[:n * (stop - start)].reshape(n, stop - start)  # contiguous, as matmul's out= needs
+            np.matmul(diff[:, :stop] if plan.upper else diff, p[:stop, start:stop] if plan.upper else p, out=y)
+            np.einsum("nd,nd->n", y, y, out=out[k] if start == 0 else part)
+            if start:
+                out[k] += part
     np.multiply(out, -0.5, out=out)
     return np.add(out, plan.log_const[:, None], out=out)
 
