@@ -12,11 +12,10 @@ from __future__ import annotations
 import ctypes
 import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .threads import single_threaded_blas, usable_cores
+from .threads import map_on_cores
 
 _INT_P = ctypes.POINTER(ctypes.c_int)
 # Our own prototypes of the two capsule functions (setting argtypes on ctypes.pythonapi's would change them for
@@ -54,7 +53,7 @@ def precisions_cholesky(covariances: np.ndarray) -> tuple[np.ndarray, tuple[int,
 
     Each matrix is factorised in place in one C-ordered copy: LAPACK reads the copy as its transpose, the same
     symmetric matrix, writes Lᵀ into the upper triangle (potrf, "L"), then the transpose of L⁻¹, which is P_k
-    (trtri, "L"). The K matrices run on up to ``usable_cores()`` threads, with BLAS at one thread each.
+    (trtri, "L"). The K matrices run on all cores (``threads.map_on_cores``).
     """
     out = np.array(covariances, order="C")
     prefix = "d" if out.dtype == np.float64 else "s"
@@ -76,10 +75,5 @@ def precisions_cholesky(covariances: np.ndarray) -> tuple[np.ndarray, tuple[int,
         np.copyto(matrix, 0.0, where=lower)  # the strict lower triangle still holds the input's values
         return True
 
-    n_threads = min(out.shape[0], usable_cores())
-    if n_threads <= 1:
-        ok = [factorise(k) for k in range(out.shape[0])]
-    else:
-        with single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
-            ok = list(pool.map(factorise, range(out.shape[0])))
+    ok = map_on_cores(factorise, out.shape[0])
     return out, tuple(k for k, good in enumerate(ok) if not good)

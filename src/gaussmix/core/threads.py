@@ -8,7 +8,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 
 def usable_cores() -> int:
@@ -38,3 +42,13 @@ def blas_controller() -> Any:
     except ImportError:
         return None
     return ThreadpoolController().select(user_api="blas")
+
+
+def map_on_cores(function: Callable[[int], R], count: int) -> list[R]:
+    """``[function(i) for i in range(count)]`` on up to ``usable_cores()`` threads, BLAS at one thread each: for
+    kernels that release the GIL (NumPy's large array operations, LAPACK through ``lapack``)."""
+    n_threads = min(count, usable_cores())
+    if n_threads <= 1:
+        return [function(i) for i in range(count)]
+    with single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
+        return list(pool.map(function, range(count)))
