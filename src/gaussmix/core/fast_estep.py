@@ -144,7 +144,7 @@ def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = Non
     means = np.array(params.means, dtype=np.float64)  # a copy: the plan stays a value if params' arrays change
     prec_chol = np.asarray(params.precisions_cholesky, dtype=np.float64)
     k, d = means.shape
-    g = means.mean(axis=0).astype(dtype).astype(np.float64)
+    g = (means.sum(axis=0) / k).astype(dtype).astype(np.float64)  # the mean (np.mean's own steps, 5 µs less)
     m = means - g
     with np.errstate(divide="ignore"):  # a zero weight is a component that explains nothing: log 0 = -inf
         log_w = np.log(np.asarray(params.weights, dtype=np.float64))
@@ -442,7 +442,9 @@ def _shifted_exp(plan: DensityPlan, log_prob_T: np.ndarray, peak: np.ndarray, ou
 
 def _normalise(plan: DensityPlan, log_prob_T: np.ndarray, peak: np.ndarray, resp_out: np.ndarray,
                weight: np.ndarray | None) -> np.ndarray:
-    """Turn (K, n) log-probabilities into (weighted) responsibilities in ``resp_out``; return log p(x), (n,)."""
+    """Turn (K, n) log-probabilities into (weighted) responsibilities in ``resp_out``; return log p(x), (n,).
+
+    Runs inside ``fast_chunk_stats``'s _OVERFLOW_HANDLED: log p(x) of a far row is -inf + -inf (no warning)."""
     positive = None if weight is None else weight[weight > 0]
     _shifted_exp(plan, log_prob_T, peak, log_prob_T, 1.0 if positive is None or not positive.size
                  else float(np.min(positive)))
@@ -451,8 +453,7 @@ def _normalise(plan: DensityPlan, log_prob_T: np.ndarray, peak: np.ndarray, resp
     np.multiply(log_prob_T, scale, out=log_prob_T)  # in X's dtype: a mixed-dtype multiply is 3× slower
     if resp_out is not log_prob_T:
         np.copyto(resp_out, log_prob_T)
-    with np.errstate(invalid="ignore"):  # -inf + -inf is -inf; only inf - inf would be invalid
-        return np.where(np.isfinite(peak), np.log(total) + peak, peak)
+    return np.where(np.isfinite(peak), np.log(total) + peak, peak)
 
 
 #: Squares of rows beyond ~1e154 (1e19 in float32) overflow to inf or NaN: ``_peaks`` rescores those rows and the
@@ -600,8 +601,7 @@ class _StatsSum:
             second = self.phi[:, :d] - 2.0 * m * f + nk[:, None] * m * m
         else:
             second = self.phi[:, 0] - 2.0 * np.sum(m * f, axis=1) + nk * np.sum(m * m, axis=1)
-        empty = SufficientStats.zeros(k, d, self.kind, self.center)
-        worst = (empty.worst_log_prob, empty.worst_rows, empty.worst_points)
+        worst = (np.zeros(0), np.zeros(0, np.int64), np.zeros((0, d)))  # none (a lean pass), as in zeros()
         total = np.zeros(())
         if log_prob is not None:
             assert self.params is not None  # log_prob comes with the params that gave it
