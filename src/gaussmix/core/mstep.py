@@ -104,7 +104,9 @@ def checked_params(stats: SufficientStats, weights: Any, means: Any, covariances
 def _check_finite(xp: Any, stats: SufficientStats) -> None:
     """Raise if the statistics overflowed: squares of values beyond ~1e154 are inf, and no covariance follows."""
     moments = (stats.n, stats.resp_sum, stats.first, stats.second)
-    if all(bool(xp.all(xp.isfinite(m))) for m in moments):
+    if is_numpy(xp) and all(np.isfinite(m).all() for m in moments):  # methods: a third of np.all's cost
+        return
+    if not is_numpy(xp) and all(bool(xp.all(xp.isfinite(m))) for m in moments):
         return
     far = to_numpy(stats.worst_rows)
     where = f" (row {int(far[0])} is the worst explained)" if far.size else ""
