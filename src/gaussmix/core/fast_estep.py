@@ -305,6 +305,7 @@ class _Scratch:
         self.diff = np.empty((rows, d), dt) if plan.form == "whitened" else None  # x − c_k, row-major
         # [x − g; x − g] for the sliding window of the pair products (full Φ, densities or statistics)
         self.doubled = np.empty((2 * d, rows)) if plan.kind == "full" and plan.form != "whitened" else None
+        self.partial = np.empty((k, rows), dt) if plan.kind == "full" and plan.form == "expanded" else None
         if stats:
             same = dt == plan.stats_dtype  # float64 data, or float32 data with float32 sub-block statistics
             self.shared_phi = same and plan.form == "expanded" and plan.kind != "tied"
@@ -349,7 +350,11 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
         assert plan.coef is not None and s.phi is not None
         phi = fill_features(z if plan.kind == "tied" else xc, "spherical" if plan.kind == "tied" else plan.kind,
                             s.phi[:, :n], s.doubled)
-        np.matmul(plan.coef, phi, out=out)
+        if plan.kind == "full":
+            assert s.partial is not None
+            _sliced_matmul(plan.coef, phi, out, s.partial[:, :n])
+        else:
+            np.matmul(plan.coef, phi, out=out)
         if plan.dead.size:  # zero-weight components: their coef has a finite stand-in for log 0
             out[plan.dead] = -np.inf
         return out  # a value above its component's log_const (rounding) is capped where it matters: ``_peaks``
@@ -368,6 +373,18 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
     np.sum(y, axis=1, out=out)
     np.multiply(out, -0.5, out=out)
     return np.add(out, plan.log_const[:, None], out=out)
+
+
+def _sliced_matmul(coef: np.ndarray, phi: np.ndarray, out: np.ndarray, partial: np.ndarray) -> np.ndarray:
+    """``coef @ phi`` (K, F) @ (F, n) into ``out``, summed over slices of F small enough for OpenBLAS's unpacked
+    kernels (SMALL_GEMM_SIZE); ``partial`` is scratch like ``out``. D = 64, K = 16, 256 rows: 2.3 µs a row, 2.6
+    packed."""
+    step = max(1, SMALL_GEMM_SIZE // max(out.size, 1))
+    np.matmul(coef[:, :step], phi[:step], out=out)
+    for start in range(step, phi.shape[0], step):
+        np.matmul(coef[:, start:start + step], phi[start:start + step], out=partial)
+        np.add(out, partial, out=out)
+    return out
 
 
 def _whitened_log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, out: np.ndarray) -> np.ndarray:
