@@ -96,12 +96,14 @@ class DensityPlan:
 
 #: Full covariances take the whitened form from WHITENED_MIN_FEATURES features when there are at most
 #: 1/WHITENED_FEATURES_PER_COMPONENT as many components as features, and from WHITENED_ALWAYS_FEATURES whatever K.
-#: Single-thread ms per 12,500 rows, expanded / whitened (float64, low load): D=32 K=4 31 / 22; D=48 K=16 90 / 118;
-#: D=64 K=16 136 / 183; D=64 K=32 201 / 294; D=96 K=16 278 / 280; D=128 K=64 1,196 / 1,495; D=256 K=8 (10,000
-#: rows) 4,000 / 640: the expansion's cost grows with K·D²/2 plus D²/2 features a row, which leave the cache
-#: beyond D ≈ 100, while the whitened form's is K·D² at GEMM/SYRK speed.
+#: Single-thread ms per 12,500 rows, expanded / whitened (float64, load ~3, pair products by one multiply and
+#: small-kernel GEMMs): D=32 K=4 28 / 36; D=48 K=4 45 / 34; D=64 K=4 86 / 61; D=64 K=6 73 / 70; D=64 K=8 96 / 110;
+#: D=64 K=16 111 / 210; D=96 K=8 208 / 173; D=96 K=10 134 / 149; D=128 K=12 388 / 371; D=128 K=16 412 / 432;
+#: D=160 K=16 731 / 693; D=192 K=16 657 / 625; D=128 K=64 1,240 / 2,020. The expansion's cost grows with
+#: K·D²/2 plus D²/2 features a row to write, the whitened form's with K·D² at GEMM/SYRK speed: they cross near
+#: D = 10·K. (Before the one-multiply pair products: D=32 K=4 31 / 22, D=256 K=8 4,000 / 640 for 10,000 rows.)
 WHITENED_MIN_FEATURES = 32
-WHITENED_FEATURES_PER_COMPONENT = 8
+WHITENED_FEATURES_PER_COMPONENT = 10
 WHITENED_ALWAYS_FEATURES = 192
 
 
