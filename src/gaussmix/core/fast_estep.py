@@ -45,6 +45,13 @@ SUB_BLOCK_BYTES = 4 * 1024 * 1024
 MIN_SUB_BLOCK_ROWS = 256
 #: ...unless the widest buffer would pass this (huge K·D): working memory stays bounded whatever the shape.
 MAX_SUB_BLOCK_BYTES = 16 * 1024 * 1024
+#: OpenBLAS multiplies matrices of M·N·K ≤ 10⁶ without packing them (its small-matrix kernels on SkylakeX), and
+#: packing is most of the work when one side has only K rows: the full kind's GEMMs coef @ Φ (K, F) @ (F, rows)
+#: and resp @ Φᵀ run on slices of Φ's features of this size...
+SMALL_GEMM_SIZE = 1_000_000
+#: ...when a slice holds this many features at least. Each slice of the densities adds a (K, rows) partial sum,
+#: and slices of few features are many calls: D = 16 with K = 256 took 1.5× as long in slices of 16 features.
+MIN_SLICE_FEATURES = 128
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -187,8 +194,8 @@ def _expanded_coef(kind: str, m: np.ndarray, prec_chol: np.ndarray, log_const: n
     k, d = m.shape
     if kind == "full":
         prec = prec_chol @ np.transpose(prec_chol, (0, 2, 1))
-        first, second, repeat = pair_features(d)
-        quad = -0.5 * prec[:, first, second] * np.where(first == second, 1.0, np.where(repeat, 0.0, 2.0))
+        first, second = pair_features(d)
+        quad = -0.5 * prec[:, first, second] * np.where(first == second, 1.0, 2.0)
         lin = np.einsum("kde,ke->kd", prec, m)
         const = log_const - 0.5 * np.einsum("kd,kd->k", lin, m)
     elif kind == "diag":
@@ -216,22 +223,19 @@ def upper_triangle(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.cache
-def pair_features(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pairs (i, j) whose products Φ holds first, in its order, and which of them repeat an earlier pair.
+def pair_features(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (i, j) whose products Φ holds first, in its order, read-only.
 
-    Row s·D + i is the pair (i, (i + s) mod D), for the offsets s = 0…D/2: one multiply of the rows by a sliding
-    window over them written twice makes them all (``fill_features``), where a loop over i took 64 multiplies
-    at D = 64 and 1.4× the time. For even D the offset D/2 lists every pair twice; the repeats get coefficient 0.
+    Row s·D + i is the pair (i, (i + s) mod D), for the offsets s < D/2, then for even D the pairs (i, i + D/2),
+    i < D/2: one multiply of the rows by a sliding window over them written twice makes all but those
+    (``fill_features``), where a loop over i took 64 multiplies at D = 64 and 1.4× the time.
     """
-    shifts = size // 2 + 1
-    first = np.tile(np.arange(size), shifts)
-    second = (first + np.repeat(np.arange(shifts), size)) % size
-    repeat = np.zeros(first.size, dtype=bool)
-    if size % 2 == 0:
-        repeat[(shifts - 1) * size + size // 2:] = True
-    for a in (first, second, repeat):
-        a.flags.writeable = False
-    return first, second, repeat
+    shifts, half = (size + 1) // 2, size // 2 if size % 2 == 0 else 0
+    first = np.concatenate([np.tile(np.arange(size), shifts), np.arange(half)])
+    second = np.concatenate([(first[:shifts * size] + np.repeat(np.arange(shifts), size)) % size,
+                             np.arange(half) + half])
+    first.flags.writeable = second.flags.writeable = False
+    return first, second
 
 
 @functools.cache
@@ -246,15 +250,10 @@ def upper_triangle_features(size: int) -> np.ndarray:
     return index
 
 
-def n_pair_features(n_features: int) -> int:
-    """Rows of Φ holding pair products (full covariances): D·(D/2 + 1), D/2 of them repeats for even D."""
-    return n_features * (n_features // 2 + 1)
-
-
 def n_phi_features(kind: str, n_features: int) -> int:
     """Rows of the statistics' feature map Φ for ``kind`` (tied keeps x − g and 1; its scatter is separate)."""
     d = n_features
-    return {"full": n_pair_features(d) + d + 1, "diag": 2 * d + 1, "spherical": d + 2, "tied": d + 1}[kind]
+    return {"full": d * (d + 1) // 2 + d + 1, "diag": 2 * d + 1, "spherical": d + 2, "tied": d + 1}[kind]
 
 
 def fill_features(XcT: np.ndarray, kind: str, out: np.ndarray, doubled: np.ndarray | None = None) -> np.ndarray:
@@ -265,7 +264,7 @@ def fill_features(XcT: np.ndarray, kind: str, out: np.ndarray, doubled: np.ndarr
     d, n = XcT.shape
     o = 0
     if kind == "full":
-        o = n_pair_features(d)
+        o = d * (d + 1) // 2
         _fill_pair_products(XcT, out[:o], np.empty((2 * d, n), XcT.dtype) if doubled is None else doubled)
     elif kind == "diag":
         np.multiply(XcT, XcT, out=out[:d])
@@ -279,16 +278,19 @@ def fill_features(XcT: np.ndarray, kind: str, out: np.ndarray, doubled: np.ndarr
 
 
 def _fill_pair_products(XcT: np.ndarray, out: np.ndarray, doubled: np.ndarray) -> None:
-    """``out`` (D·(D/2 + 1), n) = the pair products in ``pair_features``' order, by one multiply of XcT (D, n)
-    by a sliding window over [XcT; XcT]: window s, row i is row i + s of the doubled rows."""
+    """``out`` (D(D + 1)/2, n) = the pair products of XcT (D, n) in ``pair_features``' order: one multiply by a
+    sliding window over [XcT; XcT] (window s, row i is row i + s), one more for the half offset of even D."""
     d, n = XcT.shape
+    shifts, half = (d + 1) // 2, d // 2
     doubled = doubled[:2 * d, :n]
     doubled[:d] = XcT
     doubled[d:] = XcT
     step = doubled.strides[0]
-    window = np.lib.stride_tricks.as_strided(doubled, shape=(d // 2 + 1, d, n),
-                                             strides=(step, step, doubled.strides[1]), writeable=False)
-    np.multiply(XcT, window, out=np.reshape(out, (d // 2 + 1, d, n), copy=False))
+    window = np.lib.stride_tricks.as_strided(doubled, shape=(shifts, d, n), strides=(step, step, doubled.strides[1]),
+                                             writeable=False)
+    np.multiply(XcT, window, out=np.reshape(out[:shifts * d], (shifts, d, n), copy=False))
+    if d % 2 == 0:
+        np.multiply(XcT[:half], XcT[half:], out=out[shifts * d:])
 
 
 class _Scratch:
@@ -377,11 +379,19 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
     return np.add(out, plan.log_const[:, None], out=out)
 
 
+def feature_slice(n_components: int, rows: int) -> int:
+    """Features per slice of the full kind's GEMMs over ``rows`` rows (SMALL_GEMM_SIZE), 0 for one GEMM."""
+    step = SMALL_GEMM_SIZE // max(n_components * rows, 1)
+    return step if step >= MIN_SLICE_FEATURES else 0
+
+
 def _sliced_matmul(coef: np.ndarray, phi: np.ndarray, out: np.ndarray, partial: np.ndarray) -> np.ndarray:
     """``coef @ phi`` (K, F) @ (F, n) into ``out``, summed over slices of F small enough for OpenBLAS's unpacked
-    kernels (SMALL_GEMM_SIZE); ``partial`` is scratch like ``out``. D = 64, K = 16, 256 rows: 2.3 µs a row, 2.6
+    kernels (``feature_slice``); ``partial`` is scratch like ``out``. D = 64, K = 16, 256 rows: 2.3 µs a row, 2.6
     packed."""
-    step = max(1, SMALL_GEMM_SIZE // max(out.size, 1))
+    step = feature_slice(*out.shape)
+    if not step:
+        return np.matmul(coef, phi, out=out)
     np.matmul(coef[:, :step], phi[:step], out=out)
     for start in range(step, phi.shape[0], step):
         np.matmul(coef[:, start:start + step], phi[start:start + step], out=partial)
@@ -552,9 +562,10 @@ def fast_chunk_stats(
     plan = density_plan(params, X.dtype, form) if plan is None else plan
     n = X.shape[0]
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    acc = _StatsSum(plan.kind, plan.center, plan.g, params, whitened=plan.form == "whitened")
-    log_prob = np.empty(n)
     rows = sub_block_rows(plan, n)
+    acc = _StatsSum(plan.kind, plan.center, plan.g, params, whitened=plan.form == "whitened",
+                    slice_features=feature_slice(plan.n_components, rows))
+    log_prob = np.empty(n)
     s = _Scratch(plan, rows, stats=True)
     for start in range(0, n, rows):
         stop = min(start + rows, n)
@@ -600,22 +611,17 @@ def fast_resp_stats(
     return acc.result(total, None, None, X, 0)
 
 
-#: OpenBLAS multiplies matrices of M·N·K ≤ 10⁶ without packing them (its small-matrix kernels on SkylakeX),
-#: and packing is most of the work when one side has only K rows. The full kind's statistics GEMM
-#: (K, rows) @ (rows, F) is therefore run on slices of Φ's features of at most this size.
-SMALL_GEMM_SIZE = 1_000_000
-
-
 class _StatsSum:
     """Running float64 sums resp @ Φᵀ (and the tied scatter) about g, turned into SufficientStats about c."""
 
     def __init__(self, kind: str, center: np.ndarray, g: np.ndarray, params: GaussianParams | None = None,
-                 whitened: bool = False) -> None:
+                 whitened: bool = False, slice_features: int = 0) -> None:
         k, d = center.shape
         self.kind, self.center, self.g, self.params = kind, center, g, params
         f = n_phi_features("tied" if whitened else kind, d)
-        # Full Φ: sums kept as (F, K), added slice by slice of features (``add``); ``phi`` is their (K, F) view.
-        self.phi_T = np.zeros((f, k)) if kind == "full" and not whitened else None
+        # Full Φ in slices of features (``feature_slice``): sums kept as (F, K); ``phi`` is their (K, F) view.
+        self.slice_features = slice_features if kind == "full" and not whitened else 0
+        self.phi_T = np.zeros((f, k)) if self.slice_features else None
         self.phi = np.zeros((k, f)) if self.phi_T is None else self.phi_T.T
         self.scatter = np.zeros((d, d)) if kind == "tied" else None
         # Whitened full: each component's scatter about its centre.
@@ -629,12 +635,12 @@ class _StatsSum:
 
     def add(self, resp_T: np.ndarray, phi: np.ndarray, xc64: np.ndarray) -> None:
         """Add the sub-block with (weighted) responsibilities (K, n), features (F, n) and centred rows (D, n)."""
+        step = self.slice_features
         if self.phi_T is None:
             self.phi += resp_T @ phi.T
-        else:
+        else:  # D = 64, K = 16, 256 rows: 6.4 µs a row in all, 7.4 in one GEMM
             resp = np.ascontiguousarray(resp_T.T)
-            step = max(1, SMALL_GEMM_SIZE // max(resp.size, 1))
-            for start in range(0, phi.shape[0], step):  # D = 64, K = 16, 256 rows: 6.4 µs a row in all, was 7.4
+            for start in range(0, phi.shape[0], step):
                 self.phi_T[start:start + step] += phi[start:start + step] @ resp
         if self.scatter is not None:  # Σ_k r_k = the row's weight, summed as computed (not assumed to be 1)
             self.scatter += (xc64 * np.sum(resp_T, axis=0)) @ xc64.T
