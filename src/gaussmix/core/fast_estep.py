@@ -9,8 +9,9 @@ map φ(x − g) that is linear in the parameters (Φ below, stored transposed as
 - diag: (x − g)², x − g, 1;  spherical: ‖x − g‖², x − g, 1;  tied: the same as spherical on whitened rows.
 
 The log-densities are then ``coef @ Φ`` (K, rows) and the statistics about ``g`` are ``resp.T @ Φ.T`` (K, F):
-one GEMM each, and the same Φ for both when X is float64 (or float32 diag/spherical data whose sub-block sums
-may be float32, see F32_STATS_MAX_REACH). Statistics are shifted from ``g`` to each component's
+one GEMM each (full with few components: a few, on slices of Φ small enough for OpenBLAS's kernels that skip
+packing, ``feature_slice``), and the same Φ for both when X is float64 (or float32 diag/spherical data whose
+sub-block sums may be float32, see F32_STATS_MAX_REACH). Statistics are shifted from ``g`` to each component's
 centre c_k afterwards (Σr(x−c)(x−c)ᵀ = S_g − f mᵀ − m fᵀ + n mmᵀ, m = c − g), which keeps them exact far from the
 origin. The quadratic expansion loses about eps·‖(c_k − g)P_k‖² of absolute accuracy in a log-density, the same
 as the generic diag/spherical path; for float32 full/tied data the "centred" form computes ‖(x − c_k)P_k‖ from
