@@ -4,12 +4,14 @@ The generic functions in ``density`` and ``estep`` loop over components; here ev
 GEMM per block of rows. With the rows centred on the mean of the means ``g``, each covariance type has a feature
 map φ(x − g) that is linear in the parameters (Φ below, stored transposed as (n_features_phi, rows)):
 
-- full: the products (x − g)ᵢ(x − g)ⱼ for i ≤ j, then x − g, then 1;
+- full: the products (x − g)ᵢ(x − g)ⱼ of every pair i ≤ j (in ``pair_features``' circulant order), then x − g,
+  then 1;
 - diag: (x − g)², x − g, 1;  spherical: ‖x − g‖², x − g, 1;  tied: the same as spherical on whitened rows.
 
 The log-densities are then ``coef @ Φ`` (K, rows) and the statistics about ``g`` are ``resp.T @ Φ.T`` (K, F):
-one GEMM each, and the same Φ for both when X is float64 (or float32 diag/spherical data whose sub-block sums
-may be float32, see F32_STATS_MAX_REACH). Statistics are shifted from ``g`` to each component's
+one GEMM each (full with few components: a few, on slices of Φ small enough for OpenBLAS's kernels that skip
+packing, ``feature_slice``), and the same Φ for both when X is float64 (or float32 diag/spherical data whose
+sub-block sums may be float32, see F32_STATS_MAX_REACH). Statistics are shifted from ``g`` to each component's
 centre c_k afterwards (Σr(x−c)(x−c)ᵀ = S_g − f mᵀ − m fᵀ + n mmᵀ, m = c − g), which keeps them exact far from the
 origin. The quadratic expansion loses about eps·‖(c_k − g)P_k‖² of absolute accuracy in a log-density, the same
 as the generic diag/spherical path; for float32 full/tied data the "centred" form computes ‖(x − c_k)P_k‖ from
@@ -44,6 +46,13 @@ SUB_BLOCK_BYTES = 4 * 1024 * 1024
 MIN_SUB_BLOCK_ROWS = 256
 #: ...unless the widest buffer would pass this (huge K·D): working memory stays bounded whatever the shape.
 MAX_SUB_BLOCK_BYTES = 16 * 1024 * 1024
+#: OpenBLAS multiplies matrices of M·N·K ≤ 10⁶ without packing them (its small-matrix kernels on SkylakeX), and
+#: packing is most of the work when one side has only K rows: the full kind's GEMMs coef @ Φ (K, F) @ (F, rows)
+#: and resp @ Φᵀ run on slices of Φ's features of this size...
+SMALL_GEMM_SIZE = 1_000_000
+#: ...when a slice holds this many features at least. Each slice of the densities adds a (K, rows) partial sum,
+#: and slices of few features are many calls: D = 16 with K = 256 took 1.5× as long in slices of 16 features.
+MIN_SLICE_FEATURES = 128
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -97,14 +106,16 @@ class DensityPlan:
 
 #: Full covariances take the whitened form from WHITENED_MIN_FEATURES features when there are at most
 #: 1/WHITENED_FEATURES_PER_COMPONENT as many components as features, and from WHITENED_ALWAYS_FEATURES whatever K.
-#: Single-thread ms per 12,500 rows, expanded / whitened (float64, low load): D=32 K=4 31 / 22; D=48 K=16 90 / 118;
-#: D=64 K=16 136 / 183; D=64 K=32 201 / 294; D=96 K=16 278 / 280; D=128 K=64 1,196 / 1,495; D=256 K=8 (10,000
-#: rows) 4,000 / 640: the expansion's cost grows with K·D²/2 plus D²/2 features a row, which leave the cache
-#: beyond D ≈ 100, while the whitened form's is K·D² at GEMM/SYRK speed.
+#: Single-thread ms per 12,500 rows, expanded / whitened (float64, load ~3, pair products by one multiply and
+#: small-kernel GEMMs): D=32 K=4 28 / 36; D=48 K=4 45 / 34; D=64 K=4 86 / 61; D=64 K=6 73 / 70; D=64 K=8 96 / 110;
+#: D=64 K=16 111 / 210; D=96 K=8 208 / 173; D=96 K=10 134 / 149; D=128 K=12 388 / 371; D=128 K=16 412 / 432;
+#: D=160 K=16 731 / 693; D=192 K=16 657 / 625; D=128 K=64 1,240 / 2,020. The expansion's cost grows with
+#: K·D²/2 plus D²/2 features a row to write, the whitened form's with K·D² at GEMM/SYRK speed: they cross near
+#: D = 10·K. (Before the one-multiply pair products: D=32 K=4 31 / 22, D=256 K=8 4,000 / 640 for 10,000 rows.)
 WHITENED_MIN_FEATURES = 32
 #: Whitened sub-blocks have at least this many rows per feature (up to MAX_SUB_BLOCK_BYTES a buffer).
 WHITENED_ROWS_PER_FEATURE = 2
-WHITENED_FEATURES_PER_COMPONENT = 8
+WHITENED_FEATURES_PER_COMPONENT = 10
 WHITENED_ALWAYS_FEATURES = 192
 
 
@@ -189,8 +200,8 @@ def _expanded_coef(kind: str, m: np.ndarray, prec_chol: np.ndarray, log_const: n
     k, d = m.shape
     if kind == "full":
         prec = prec_chol @ np.transpose(prec_chol, (0, 2, 1))
-        iu, ju = upper_triangle(d)
-        quad = -0.5 * prec[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
+        first, second = pair_features(d)
+        quad = -0.5 * prec[:, first, second] * np.where(first == second, 1.0, 2.0)
         lin = np.einsum("kde,ke->kd", prec, m)
         const = log_const - 0.5 * np.einsum("kd,kd->k", lin, m)
     elif kind == "diag":
@@ -217,20 +228,50 @@ def upper_triangle(size: int) -> tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
+@functools.cache
+def pair_features(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (i, j) whose products Φ holds first, in its order, read-only.
+
+    Row s·D + i is the pair (i, (i + s) mod D), for the offsets s < D/2, then for even D the pairs (i, i + D/2),
+    i < D/2: one multiply of the rows by a sliding window over them written twice makes all but those
+    (``fill_features``), where a loop over i took 64 multiplies at D = 64 and 1.4× the time.
+    """
+    shifts, half = (size + 1) // 2, size // 2 if size % 2 == 0 else 0
+    first = np.concatenate([np.tile(np.arange(size), shifts), np.arange(half)])
+    second = np.concatenate([(first[:shifts * size] + np.repeat(np.arange(shifts), size)) % size,
+                             np.arange(half) + half])
+    first.flags.writeable = second.flags.writeable = False
+    return first, second
+
+
+@functools.cache
+def upper_triangle_features(size: int) -> np.ndarray:
+    """Row of Φ holding each pair of ``upper_triangle(size)``, read-only: the pair (i, j), i ≤ j, is at offset
+    j − i from i, or at offset D − (j − i) from j when that is the shorter way round."""
+    rows, cols = upper_triangle(size)
+    shift = cols - rows
+    wrap = shift > size // 2
+    index = np.where(wrap, (size - shift) * size + cols, shift * size + rows)
+    index.flags.writeable = False
+    return index
+
+
 def n_phi_features(kind: str, n_features: int) -> int:
     """Rows of the statistics' feature map Φ for ``kind`` (tied keeps x − g and 1; its scatter is separate)."""
     d = n_features
     return {"full": d * (d + 1) // 2 + d + 1, "diag": 2 * d + 1, "spherical": d + 2, "tied": d + 1}[kind]
 
 
-def fill_features(XcT: np.ndarray, kind: str, out: np.ndarray) -> np.ndarray:
-    """Write Φ of centred rows ``XcT`` (D, rows) into ``out`` (F, rows) and return it (see the module doc)."""
-    d = XcT.shape[0]
+def fill_features(XcT: np.ndarray, kind: str, out: np.ndarray, doubled: np.ndarray | None = None) -> np.ndarray:
+    """Write Φ of centred rows ``XcT`` (D, rows) into ``out`` (F, rows) and return it (see the module doc).
+
+    ``doubled``: scratch of (2D, rows) or more for the full kind (allocated when None).
+    """
+    d, n = XcT.shape
     o = 0
     if kind == "full":
-        for i in range(d):
-            np.multiply(XcT[i], XcT[i:], out=out[o:o + d - i])
-            o += d - i
+        o = d * (d + 1) // 2
+        _fill_pair_products(XcT, out[:o], np.empty((2 * d, n), XcT.dtype) if doubled is None else doubled)
     elif kind == "diag":
         np.multiply(XcT, XcT, out=out[:d])
         o = d
@@ -240,6 +281,22 @@ def fill_features(XcT: np.ndarray, kind: str, out: np.ndarray) -> np.ndarray:
     out[o:o + d] = XcT
     out[o + d] = 1.0
     return out
+
+
+def _fill_pair_products(XcT: np.ndarray, out: np.ndarray, doubled: np.ndarray) -> None:
+    """``out`` (D(D + 1)/2, n) = the pair products of XcT (D, n) in ``pair_features``' order: one multiply by a
+    sliding window over [XcT; XcT] (window s, row i is row i + s), one more for the half offset of even D."""
+    d, n = XcT.shape
+    shifts, half = (d + 1) // 2, d // 2
+    doubled = doubled[:2 * d, :n]
+    doubled[:d] = XcT
+    doubled[d:] = XcT
+    step = doubled.strides[0]
+    window = np.lib.stride_tricks.as_strided(doubled, shape=(shifts, d, n), strides=(step, step, doubled.strides[1]),
+                                             writeable=False)
+    np.multiply(XcT, window, out=np.reshape(out[:shifts * d], (shifts, d, n), copy=False))
+    if d % 2 == 0:
+        np.multiply(XcT[:half], XcT[half:], out=out[shifts * d:])
 
 
 class _Scratch:
@@ -256,6 +313,9 @@ class _Scratch:
             np.empty((rows, d), dt) if plan.form == "whitened" else None
         self.xa = np.ones((d + 1, rows), dt) if plan.form == "centred" and plan.kind == "full" else None
         self.diff = np.empty((rows, d), dt) if plan.form == "whitened" else None  # x − c_k, row-major
+        # [x − g; x − g] for the sliding window of the pair products (full Φ, densities or statistics)
+        self.doubled = np.empty((2 * d, rows)) if plan.kind == "full" and plan.form != "whitened" else None
+        self.partial = np.empty((k, rows), dt) if plan.kind == "full" and plan.form == "expanded" else None
         if stats:
             same = dt == plan.stats_dtype  # float64 data, or float32 data with float32 sub-block statistics
             self.shared_phi = same and plan.form == "expanded" and plan.kind != "tied"
@@ -302,8 +362,12 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
     if plan.form == "expanded":
         assert plan.coef is not None and s.phi is not None
         phi = fill_features(z if plan.kind == "tied" else xc, "spherical" if plan.kind == "tied" else plan.kind,
-                            s.phi[:, :n])
-        np.matmul(plan.coef, phi, out=out)
+                            s.phi[:, :n], s.doubled)
+        if plan.kind == "full":
+            assert s.partial is not None
+            _sliced_matmul(plan.coef, phi, out, s.partial[:, :n])
+        else:
+            np.matmul(plan.coef, phi, out=out)
         if plan.dead.size:  # zero-weight components: their coef has a finite stand-in for log 0
             out[plan.dead] = -np.inf
         return out  # a value above its component's log_const (rounding) is capped where it matters: ``_peaks``
@@ -322,6 +386,26 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
     np.sum(y, axis=1, out=out)
     np.multiply(out, -0.5, out=out)
     return np.add(out, plan.log_const[:, None], out=out)
+
+
+def feature_slice(n_components: int, rows: int) -> int:
+    """Features per slice of the full kind's GEMMs over ``rows`` rows (SMALL_GEMM_SIZE), 0 for one GEMM."""
+    step = SMALL_GEMM_SIZE // max(n_components * rows, 1)
+    return step if step >= MIN_SLICE_FEATURES else 0
+
+
+def _sliced_matmul(coef: np.ndarray, phi: np.ndarray, out: np.ndarray, partial: np.ndarray) -> np.ndarray:
+    """``coef @ phi`` (K, F) @ (F, n) into ``out``, summed over slices of F small enough for OpenBLAS's unpacked
+    kernels (``feature_slice``); ``partial`` is scratch like ``out``. D = 64, K = 16, 256 rows: 2.3 µs a row, 2.6
+    packed."""
+    step = feature_slice(*out.shape)
+    if not step:
+        return np.matmul(coef, phi, out=out)
+    np.matmul(coef[:, :step], phi[:step], out=out)
+    for start in range(step, phi.shape[0], step):
+        np.matmul(coef[:, start:start + step], phi[start:start + step], out=partial)
+        np.add(out, partial, out=out)
+    return out
 
 
 #: Column tiles of the whitened densities when P_k is upper triangular: y[:, J] = (x − c_k)[:, :end(J)] ·
@@ -506,9 +590,10 @@ def fast_chunk_stats(
     plan = density_plan(params, X.dtype, form) if plan is None else plan
     n = X.shape[0]
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    acc = _StatsSum(plan.kind, plan.center, plan.g, params, whitened=plan.form == "whitened")
-    log_prob = np.empty(n)
     rows = sub_block_rows(plan, n)
+    acc = _StatsSum(plan.kind, plan.center, plan.g, params, whitened=plan.form == "whitened",
+                    slice_features=feature_slice(plan.n_components, rows))
+    log_prob = np.empty(n)
     s = _Scratch(plan, rows, stats=True)
     for start in range(0, n, rows):
         stop = min(start + rows, n)
@@ -521,7 +606,7 @@ def fast_chunk_stats(
         xc64 = s.xc[:, :nb] if s.xc64 is s.xc else np.subtract(XT, plan.g[:, None], out=s.xc64[:, :nb])
         phi64 = s.phi64  # the scratch's phi when shared (then already filled), else an array of its own
         assert phi64 is not None
-        phi = phi64[:, :nb] if s.shared_phi else fill_features(xc64, _stats_layout(plan), phi64[:, :nb])
+        phi = phi64[:, :nb] if s.shared_phi else fill_features(xc64, _stats_layout(plan), phi64[:, :nb], s.doubled)
         acc.add(resp, phi, xc64)
         if plan.form == "whitened":
             _add_whitened_scatter(plan, acc, XT, resp, s)
@@ -540,7 +625,7 @@ def fast_resp_stats(
     n = X.shape[0]
     f = n_phi_features(covariance_type, d)
     rows = _rows_for(max(f + d, k), n)
-    xc64, phi64 = np.empty((d, rows)), np.empty((f, rows))
+    xc64, phi64, doubled = np.empty((d, rows)), np.empty((f, rows)), np.empty((2 * d, rows))
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     for start in range(0, n, rows):
         stop = min(start + rows, n)
@@ -549,7 +634,7 @@ def fast_resp_stats(
         if w is not None:
             r = r * w[start:stop]
         xc = np.subtract(X[start:stop].T, g[:, None], out=xc64[:, :nb])
-        acc.add(r, fill_features(xc, covariance_type, phi64[:, :nb]), xc)
+        acc.add(r, fill_features(xc, covariance_type, phi64[:, :nb], doubled), xc)
     total = float(np.sum(acc.phi[:, -1])) if w is None else float(np.sum(w))
     return acc.result(total, None, None, X, 0)
 
@@ -558,10 +643,14 @@ class _StatsSum:
     """Running float64 sums resp @ Φᵀ (and the tied scatter) about g, turned into SufficientStats about c."""
 
     def __init__(self, kind: str, center: np.ndarray, g: np.ndarray, params: GaussianParams | None = None,
-                 whitened: bool = False) -> None:
+                 whitened: bool = False, slice_features: int = 0) -> None:
         k, d = center.shape
         self.kind, self.center, self.g, self.params = kind, center, g, params
-        self.phi = np.zeros((k, n_phi_features("tied" if whitened else kind, d)))
+        f = n_phi_features("tied" if whitened else kind, d)
+        # Full Φ in slices of features (``feature_slice``): sums kept as (F, K); ``phi`` is their (K, F) view.
+        self.slice_features = slice_features if kind == "full" and not whitened else 0
+        self.phi_T = np.zeros((f, k)) if self.slice_features else None
+        self.phi = np.zeros((k, f)) if self.phi_T is None else self.phi_T.T
         self.scatter = np.zeros((d, d)) if kind == "tied" else None
         # Whitened full: each component's scatter about its centre.
         self.component_scatter = np.zeros((k, d, d)) if whitened else None
@@ -574,7 +663,13 @@ class _StatsSum:
 
     def add(self, resp_T: np.ndarray, phi: np.ndarray, xc64: np.ndarray) -> None:
         """Add the sub-block with (weighted) responsibilities (K, n), features (F, n) and centred rows (D, n)."""
-        self.phi += resp_T @ phi.T
+        step = self.slice_features
+        if self.phi_T is None:
+            self.phi += resp_T @ phi.T
+        else:  # D = 64, K = 16, 256 rows: 6.4 µs a row in all, 7.4 in one GEMM
+            resp = np.ascontiguousarray(resp_T.T)
+            for start in range(0, phi.shape[0], step):
+                self.phi_T[start:start + step] += phi[start:start + step] @ resp
         if self.scatter is not None:  # Σ_k r_k = the row's weight, summed as computed (not assumed to be 1)
             self.scatter += (xc64 * np.sum(resp_T, axis=0)) @ xc64.T
 
@@ -590,8 +685,9 @@ class _StatsSum:
         elif self.kind == "full":
             iu, ju = upper_triangle(d)
             s = np.empty((k, d, d))
-            s[:, iu, ju] = self.phi[:, :iu.size]
-            s[:, ju, iu] = self.phi[:, :iu.size]
+            pairs = self.phi[:, upper_triangle_features(d)]
+            s[:, iu, ju] = pairs
+            s[:, ju, iu] = pairs
             fm = f[:, :, None] * m[:, None, :]
             second = s - fm - np.transpose(fm, (0, 2, 1)) + nk[:, None, None] * m[:, :, None] * m[:, None, :]
         elif self.kind == "tied":
