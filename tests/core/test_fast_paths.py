@@ -408,3 +408,18 @@ def test_whitened_densities_skip_the_zero_blocks_of_upper_factors_only(rng, monk
         log_prob, _ = fast_estep.fast_log_resp(X, p, plan=plan)
         np.testing.assert_allclose(log_prob, expected, rtol=1e-10)
         assert_stats_close(fast_estep.fast_chunk_stats(X, p, plan=plan), chunk_stats_reference(X, params), 1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_high_dimension_resp_stats_sum_scatters_by_component_like_the_whitened_form(rng, dtype):
+    """Statistics from given responsibilities (k-means labels, soft, weighted) where the E-step takes the
+    whitened form: per-component scatters over the rows each holds, equal to the reference."""
+    X, params = mixture_case(rng, "full", n=600, d=48, k=3, offset=100.0)
+    X = X.astype(dtype)
+    assert fast_estep.default_form("full", X.dtype, 48, 3) == "whitened"
+    labels = rng.integers(0, 3, X.shape[0])
+    soft = rng.dirichlet(np.ones(3), X.shape[0])
+    weights = rng.uniform(0.0, 2.0, X.shape[0])
+    for resp, w in ((np.eye(3)[labels], None), (soft, None), (soft, weights)):
+        fast = fast_estep.fast_resp_stats(X, resp, w, params.means, "full")
+        assert_stats_close(fast, resp_stats_reference(X, resp, w, params.means, "full"), 1e-10)

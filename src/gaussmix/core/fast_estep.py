@@ -617,14 +617,23 @@ def fast_chunk_stats(
 def fast_resp_stats(
     X: np.ndarray, resp: np.ndarray, sample_weight: np.ndarray | None, center: np.ndarray, covariance_type: str,
 ) -> SufficientStats:
-    """Statistics of rows X with given responsibilities about ``center``; the fast twin of ``estep.resp_stats``."""
+    """Statistics of rows X with given responsibilities about ``center``; the fast twin of ``estep.resp_stats``.
+
+    Full covariances at the dimensions where the E-step takes the whitened form sum each component's scatter
+    by a SYRK over the rows it holds, as that form does: Φ's D(D + 1)/2 pair features took 17 s of a 2,500 ×
+    1,024 k-means start.
+    """
     center = np.asarray(center, dtype=np.float64)
     k, d = center.shape
     g = center.mean(axis=0).astype(X.dtype).astype(np.float64)
-    acc = _StatsSum(covariance_type, center, g)
+    whitened = covariance_type == "full" and default_form("full", X.dtype, d, k) == "whitened"
+    layout = "tied" if whitened else covariance_type  # the whitened form's: x − g and 1, its scatter by SYRK
+    acc = _StatsSum(covariance_type, center, g, whitened=whitened)
     n = X.shape[0]
-    f = n_phi_features(covariance_type, d)
+    f = n_phi_features(layout, d)
     rows = _rows_for(max(f + d, k), n)
+    if whitened:
+        rows = max(rows, min(WHITENED_ROWS_PER_FEATURE * d, n))
     xc64, phi64, doubled = np.empty((d, rows)), np.empty((f, rows)), np.empty((2 * d, rows))
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     for start in range(0, n, rows):
@@ -634,9 +643,22 @@ def fast_resp_stats(
         if w is not None:
             r = r * w[start:stop]
         xc = np.subtract(X[start:stop].T, g[:, None], out=xc64[:, :nb])
-        acc.add(r, fill_features(xc, covariance_type, phi64[:, :nb], doubled), xc)
+        acc.add(r, fill_features(xc, layout, phi64[:, :nb], doubled), xc)
+        if whitened:
+            _add_held_scatter(acc, X[start:stop], r, center)
     total = float(np.sum(acc.phi[:, -1])) if w is None else float(np.sum(w))
     return acc.result(total, None, None, X, 0)
+
+
+def _add_held_scatter(acc: _StatsSum, X: np.ndarray, resp_T: np.ndarray, center: np.ndarray) -> None:
+    """Add Σ r (x − c_k)(x − c_k)ᵀ for each component over the rows with r > 0 (all of them for soft
+    responsibilities, one component's own rows for k-means labels: a K-th of the work)."""
+    for k in range(center.shape[0]):
+        held = np.flatnonzero(resp_T[k] > 0)
+        if held.size:
+            diff = np.subtract(X[held], center[k], dtype=np.float64)
+            diff *= np.sqrt(resp_T[k, held])[:, None]
+            acc.add_scatter(k, diff)
 
 
 class _StatsSum:
