@@ -538,8 +538,7 @@ def _shared_shift_exp(plan: DensityPlan, shared: _SharedShift, log_prob_T: np.nd
         total[rows] = np.sum(lp, axis=0)
         with np.errstate(divide="ignore"):
             log_prob[rows] = np.where(np.isfinite(peak), np.log(total[rows]) + peak, peak)
-    scale = ((1.0 if weight is None else weight) / total.astype(np.float64)).astype(e.dtype)
-    return log_prob, scale
+    return log_prob, np.divide(1.0 if weight is None else weight, total)  # float64, as the terms
 
 
 #: A row's scale is applied to its features Φ rather than its terms only while scale · max(‖x − g‖², 1) stays
