@@ -121,14 +121,25 @@ def executed_flops(case: Case) -> float:
         form = default_form(kind, np.dtype(case.dtype), d, k)
     except TypeError:  # a version before the whitened form (a "before" run)
         form = default_form(kind, np.dtype(case.dtype))
-    if form == "whitened":  # a GEMM (2D²) and a SYRK (D²) per row and component, first moments by GEMM
-        return 3.0 * n * k * d * d + 2.0 * n * k * (d + 1)
+    if form == "whitened":  # density GEMMs by column tiles of P_k, a SYRK (D²) per row and component,
+        return whitened_density_flops(n, d) * k + 1.0 * n * k * d * d + 2.0 * n * k * (d + 1)  # first moments
     if kind == "full":
         e = 2.0 * n * k * d * (d + 1) if form == "centred" else 2.0 * n * k * f
         return e + 2.0 * n * k * f
     if kind == "tied":
         return 2.0 * n * d * d * 2 + 2.0 * n * k * (d + 2) + 2.0 * n * k * f
     return 4.0 * n * k * f
+
+
+def whitened_density_flops(n: int, d: int) -> float:
+    """Flops of one component's whitened densities: column tiles of the upper triangular P_k, each multiplied by
+    the rows above its diagonal block (a version without tiles: one dense GEMM, 2·n·D²)."""
+    try:
+        from gaussmix.core.fast_estep import WHITENED_MIN_TILE, WHITENED_TILES
+    except ImportError:
+        return 2.0 * n * d * d
+    tile = max(WHITENED_MIN_TILE, d // WHITENED_TILES)
+    return sum(2.0 * n * min(start + tile, d) * (min(start + tile, d) - start) for start in range(0, d, tile))
 
 
 def _estimators(case: Case, params, max_iter: int):

@@ -67,8 +67,8 @@ def interrupt_on_pass(monkeypatch, n_pass: int) -> None:
     real = mixture_module.accumulator
     calls = {"n": 0}
 
-    def flaky(source):
-        accumulate = real(source)
+    def flaky(source, worst_rows=True):
+        accumulate = real(source, worst_rows)
 
         def wrapped(params):
             calls["n"] += 1

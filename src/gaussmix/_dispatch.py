@@ -93,9 +93,10 @@ def fit_threads(source: ChunkSource) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext() if isinstance(source, DaskSource) else local_executor.single_threaded_fit(source)
 
 
-def accumulator(source: ChunkSource) -> Callable:
-    """``accumulate(params)`` over the source: one pass of E-step statistics, on the executor that serves it."""
-    return base.accumulator(executor_for(source), source)
+def accumulator(source: ChunkSource, worst_rows: bool = True) -> Callable:
+    """``accumulate(params)`` over the source: one pass of E-step statistics, on the executor that serves it
+    (``worst_rows=False``: a lean pass that may leave out the worst-explained rows, see ``run_em``)."""
+    return base.accumulator(executor_for(source), source, worst_rows)
 
 
 def init_sample(source: ChunkSource, size: int | None,

@@ -145,17 +145,21 @@ class MixtureBase(DensityMixin, BaseEstimator):
         check.check_hyperparameters(self, self._parameter_rules)
         source, feature_names = self._fit_source(X, sample_weight)
         rng = check.to_generator(self.random_state)
-        raw_accumulate = accumulator(source)
+        raw_accumulate, raw_lean = accumulator(source), accumulator(source, worst_rows=False)
         labelled = None
         if labels is not None:
             if not self._takes_labels:
                 raise TypeError(f"{type(self).__name__}.fit does not take labels; GaussianMixture does.")
             labelled = split_labelled(source, labels, self.n_components)
-            raw_accumulate = labelled.accumulator(None if labelled.unlabelled is None
-                                                  else accumulator(labelled.unlabelled))
+            unlabelled = labelled.unlabelled
+            raw_accumulate = labelled.accumulator(None if unlabelled is None else accumulator(unlabelled))
+            raw_lean = labelled.accumulator(None if unlabelled is None else accumulator(unlabelled, worst_rows=False))
 
         def accumulate(params: GaussianParams) -> Any:  # E-step parameters into the data's namespace and device
             return raw_accumulate(self._params_for(source, params))
+
+        def lean(params: GaussianParams) -> Any:  # the same pass, without the worst-explained rows
+            return raw_lean(self._params_for(source, params))
 
         m_step, plan = self._fit_setup(source, accumulate)
         warm = self._warm_start_state(source.n_features)
@@ -181,7 +185,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
                 break
             with fit_threads(source):
                 result = run_em(accumulate, state0, m_step=m_step, tol=self.tol, max_iter=self.max_iter,
-                                lower_bound0=bound0,
+                                lower_bound0=bound0, lean=lean,
                                 on_iteration=iteration_printer(self.verbose, self.verbose_interval, on_iteration))
             if self.verbose:
                 print(f"Initialization {'converged' if result.converged else 'did not converge'}.")

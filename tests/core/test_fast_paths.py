@@ -260,6 +260,47 @@ def test_default_blocks_are_bounded_in_rows_and_bytes():
             assert blocks == 1 or n - (blocks - 1) * balanced >= balanced - blocks
 
 
+def test_pair_features_hold_every_pair_once_and_index_the_upper_triangle():
+    for d in range(1, 10):
+        first, second = fast_estep.pair_features(d)
+        pairs = {(min(i, j), max(i, j)) for i, j in zip(first, second, strict=True)}
+        assert len(pairs) == first.size == d * (d + 1) // 2
+        index = fast_estep.upper_triangle_features(d)
+        np.testing.assert_array_equal(np.sort([first[index], second[index]], axis=0), fast_estep.upper_triangle(d))
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 8])
+def test_full_features_are_the_pair_products_written_into_a_wider_scratch(rng, d):
+    XcT = rng.normal(size=(d, 7))
+    out = np.full((fast_estep.n_phi_features("full", d), 10), np.nan)
+    phi = fast_estep.fill_features(XcT, "full", out[:, :7], np.empty((2 * d, 10)))
+    first, second = fast_estep.pair_features(d)
+    np.testing.assert_array_equal(phi[:first.size], XcT[first] * XcT[second])
+    np.testing.assert_array_equal(phi[first.size:-1], XcT)
+    assert np.all(phi[-1] == 1.0) and np.all(np.isnan(out[:, 7:]))
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 8])
+@pytest.mark.parametrize("form", ["expanded", "centred"])
+@pytest.mark.parametrize("offset", [0.0, 1e6], ids=["near", "far"])
+def test_full_statistics_summed_in_feature_slices_match_the_reference(rng, monkeypatch, d, form, offset):
+    """Odd and even D (a half offset), one feature per slice of the statistics GEMM, rows near and far from 0."""
+    X, params = mixture_case(rng, "full", n=1200, d=d, offset=offset)
+    whole = fast_estep.fast_chunk_stats(X, params, form=form)
+    assert_stats_close(whole, chunk_stats_reference(X, params), 1e-10)
+    monkeypatch.setattr(fast_estep, "SMALL_GEMM_SIZE", 2 * 3 * 1200)
+    monkeypatch.setattr(fast_estep, "MIN_SLICE_FEATURES", 1)
+    assert fast_estep.feature_slice(3, 1200) == 2
+    assert_stats_close(fast_estep.fast_chunk_stats(X, params, form=form), whole, 1e-12)
+    log_prob, _ = fast_estep.fast_log_resp(X, params, form=form)
+    np.testing.assert_allclose(log_prob, scipy_log_resp(X, params)[0], rtol=1e-10)
+
+
+def test_only_few_components_slice_the_full_gemms():
+    assert fast_estep.feature_slice(16, 256) == 244  # D = 64, K = 16
+    assert fast_estep.feature_slice(256, 2048) == 0  # many components: one GEMM
+
+
 @pytest.mark.parametrize("dtype_", [np.float64, np.float32])
 def test_whitened_form_is_chosen_at_high_dimension_and_matches_the_reference(rng, dtype_):
     """The per-component kernel (a GEMM for the densities, a SYRK for each scatter) against the reference."""
@@ -351,6 +392,23 @@ def test_no_row_peaks_above_the_largest_possible_log_probability(rng):
     log_prob, _ = fast_estep.fast_log_resp(X, params)
     # The expansion keeps eps·‖P(c − g)‖² ≈ 2e-6 of absolute accuracy here (the module doc)
     np.testing.assert_allclose(log_prob, scipy_log_resp(X, params)[0], atol=1e-5)
+
+
+def test_whitened_densities_skip_the_zero_blocks_of_upper_factors_only(rng, monkeypatch):
+    """Column tiles of an upper triangular P_k read only the rows above each tile's diagonal block; a lower
+    triangular factor of the same precision (scikit-learn's from ``precisions_init``) takes whole products. Both
+    give SciPy's densities."""
+    monkeypatch.setattr(fast_estep, "WHITENED_MIN_TILE", 32)  # 80 features: tiles of 32, 32 and 16
+    X, params = mixture_case(rng, "full", n=500, d=80, k=3)
+    expected, _ = scipy_log_resp(X, params)
+    lower = GaussianParams(params.weights, params.means, params.covariances,
+                           np.linalg.cholesky(params.precisions), "full")
+    for p, upper in ((params, True), (lower, False)):
+        plan = fast_estep.density_plan(p, np.float64, "whitened")
+        assert plan.upper is upper
+        log_prob, _ = fast_estep.fast_log_resp(X, p, plan=plan)
+        np.testing.assert_allclose(log_prob, expected, rtol=1e-10)
+        assert_stats_close(fast_estep.fast_chunk_stats(X, p, plan=plan), chunk_stats_reference(X, params), 1e-10)
 
 
 SEPARABLE = ("diag", "spherical")

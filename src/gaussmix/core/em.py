@@ -136,8 +136,14 @@ class EMResult:
     interrupted: bool = False
 
 
-def em_step(accumulate: Accumulate, state: Any, m_step: MStep) -> tuple[StepOutcome, SufficientStats]:
+def em_step(accumulate: Accumulate, state: Any, m_step: MStep,
+            lean: Accumulate | None = None) -> tuple[StepOutcome, SufficientStats]:
     """One EM iteration: one pass over the data (E-step and sum), then the M-step.
+
+    ``lean``, when given, is a pass that may leave out the worst-explained rows, which only a re-seed needs (and a
+    message about statistics that overflowed): it runs first, and ``accumulate`` runs the same E-step again only
+    when the M-step re-seeds a component or raises. Their exact, split-invariant ranking cost ~15% of a small
+    fit and 0.09 s per block at D = 1,024.
 
     Examples
     --------
@@ -151,7 +157,16 @@ def em_step(accumulate: Accumulate, state: Any, m_step: MStep) -> tuple[StepOutc
     >>> outcome.state.means.ravel(), float(stats.n)
     (array([ 0.5, 10.5]), 4.0)
     """
-    stats = accumulate(m_step.e_step_params(state))
+    params = m_step.e_step_params(state)
+    if lean is not None:
+        stats = lean(params)
+        try:
+            outcome = m_step(stats, state)
+        except ValueError:  # its message may name the worst-explained row: the full pass below finds it
+            outcome = None
+        if outcome is not None and not outcome.reseeds:
+            return outcome, stats
+    stats = accumulate(params)
     return m_step(stats, state), stats
 
 
@@ -164,12 +179,14 @@ def run_em(
     max_iter: int,
     lower_bound0: float = -math.inf,
     on_iteration: Callable[[int, float], None] | None = None,
+    lean: Accumulate | None = None,
 ) -> EMResult:
     """Iterate EM from ``state0`` until the bound its M-step reports changes by less than ``tol``, or ``max_iter``.
 
     An iteration that re-seeds a component never counts as converged. ``lower_bound0`` is the bound to compare the
     first iteration against (the previous fit's, for warm starts). A KeyboardInterrupt ends the run early and is
-    reported in the result rather than raised, so the caller keeps the best parameters so far.
+    reported in the result rather than raised, so the caller keeps the best parameters so far. ``lean``: a pass
+    without the worst-explained rows, tried first each iteration (see ``em_step``).
 
     Examples
     --------
@@ -197,7 +214,7 @@ def run_em(
     n_iter = 0
     try:
         for n_iter in range(1, max_iter + 1):
-            step, _ = em_step(accumulate, state, m_step)
+            step, _ = em_step(accumulate, state, m_step, lean)
             previous, lower_bound = lower_bound, step.lower_bound
             lower_bounds.append(lower_bound)
             state = step.state

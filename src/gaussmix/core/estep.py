@@ -120,7 +120,8 @@ def log_resp_reference(X: Any, params: GaussianParams) -> tuple[Any, Any]:
 
 
 def chunk_stats(
-    X: Any, params: GaussianParams, sample_weight: Any = None, row_offset: int = 0, plan: Plan | None = None
+    X: Any, params: GaussianParams, sample_weight: Any = None, row_offset: int = 0, plan: Plan | None = None,
+    worst_rows: bool = True,
 ) -> SufficientStats:
     """Sufficient statistics of the rows ``X`` (n_samples, n_features) under ``params``, centred on its means.
 
@@ -130,6 +131,8 @@ def chunk_stats(
     ``plan`` is ``estep_plan(params, X.dtype)``, prepared once per pass by the executor (computed here when None).
     NaN marks a missing value: such rows add their expected statistics (``missing.missing_chunk_stats``), and
     the rows without NaN take the path above, unchanged.
+    ``worst_rows=False`` may leave the worst-explained rows out (the fast paths skip their exact re-ranking): an
+    EM pass needs them only when a component is re-seeded (``em.em_step`` then runs a pass that finds them).
 
     Examples
     --------
@@ -151,14 +154,16 @@ def chunk_stats(
     """
     missing = nan_rows(X)
     if missing is not None:
-        return _stats_with_missing(X, params, sample_weight, row_offset, plan, missing)
+        return _stats_with_missing(X, params, sample_weight, row_offset, plan, missing, worst_rows)
     if _fast(X):
-        return fast_estep.fast_chunk_stats(X, params, sample_weight, row_offset, plan=_plan_for(X, plan))
+        return fast_estep.fast_chunk_stats(X, params, sample_weight, row_offset, plan=_plan_for(X, plan),
+                                           worst_rows=worst_rows)
     host = _host_rows(X, params)
     if host is not None:
         hp = _host_plan_for(host, params, plan)
         weights = None if sample_weight is None else to_numpy(sample_weight)
-        stats = fast_estep.fast_chunk_stats(host, hp.params, weights, row_offset, plan=hp.fast)
+        stats = fast_estep.fast_chunk_stats(host, hp.params, weights, row_offset, plan=hp.fast,
+                                            worst_rows=worst_rows)
         return _as_tensors(stats, params.means)
     if _batched(X, params):
         stats, log_prob = batched_estep.batched_chunk_stats(X, params, sample_weight, _batched_plan_for(X, plan))
@@ -179,14 +184,14 @@ def _log_resp_with_missing(X: np.ndarray, params: GaussianParams, plan: Plan | N
 
 
 def _stats_with_missing(X: np.ndarray, params: GaussianParams, sample_weight: Any, row_offset: int,
-                        plan: Plan | None, missing: np.ndarray) -> SufficientStats:
+                        plan: Plan | None, missing: np.ndarray, worst_rows: bool) -> SufficientStats:
     """``chunk_stats`` of a block with some NaN rows: the two groups' statistics, worst rows named globally."""
     rows = np.flatnonzero(missing)
     stats = missing_chunk_stats(X[rows], params, _rows_of(sample_weight, rows))
     stats = replace(stats, worst_rows=rows[stats.worst_rows] + row_offset)
     complete = np.flatnonzero(~missing)
     if complete.size:
-        part = chunk_stats(X[complete], params, _rows_of(sample_weight, complete), 0, plan)
+        part = chunk_stats(X[complete], params, _rows_of(sample_weight, complete), 0, plan, worst_rows)
         stats = stats + replace(part, worst_rows=complete[part.worst_rows] + row_offset)
     return stats
 

@@ -29,9 +29,8 @@ def nan_rows(X: Any) -> np.ndarray | None:
     """The boolean mask (n,) of NumPy rows holding a NaN, or None when there is none (the common case, cheaply)."""
     if not isinstance(X, np.ndarray) or X.dtype.kind != "f" or X.size == 0:
         return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        if not np.isnan(X.sum()):  # NaN propagates through a sum: one reduction rules it out
-            return None
+    if not np.isnan(X.min()):  # NaN propagates through a minimum: one reduction, which cannot overflow
+        return None
     rows = np.asarray(np.isnan(X).any(axis=1))
     return rows if rows.any() else None
 

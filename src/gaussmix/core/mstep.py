@@ -10,6 +10,7 @@ import numpy as np
 from .namespace import array_namespace, device_kwargs, is_numpy, to_numpy
 from .params import GaussianParams, NotPositiveDefiniteError
 from .stats import SufficientStats
+from .threads import map_on_cores
 
 #: A component whose responsibility sum is below this fraction of the total weight has lost all its points.
 DEAD_FRACTION = 1e-12
@@ -103,7 +104,9 @@ def checked_params(stats: SufficientStats, weights: Any, means: Any, covariances
 def _check_finite(xp: Any, stats: SufficientStats) -> None:
     """Raise if the statistics overflowed: squares of values beyond ~1e154 are inf, and no covariance follows."""
     moments = (stats.n, stats.resp_sum, stats.first, stats.second)
-    if all(bool(xp.all(xp.isfinite(m))) for m in moments):
+    if is_numpy(xp) and all(np.isfinite(m).all() for m in moments):  # methods: a third of np.all's cost
+        return
+    if not is_numpy(xp) and all(bool(xp.all(xp.isfinite(m))) for m in moments):
         return
     far = to_numpy(stats.worst_rows)
     where = f" (row {int(far[0])} is the worst explained)" if far.size else ""
@@ -121,6 +124,8 @@ def covariances_from_stats(stats: SufficientStats, nk: Any, delta: Any, reg_cova
     xp = array_namespace(stats.first)
     kind = stats.covariance_type
     d = stats.n_features
+    if kind == "full" and is_numpy(xp) and d > COVARIANCE_TILE:
+        return _full_covariances_by_tiles(stats.second, nk, delta, reg_covar)
     if kind == "full" and is_numpy(xp):  # the same operations in place: at K = 4, D = 1,024 each temporary
         cov = stats.second / nk[:, None, None]  # stack cost ~10 ms of page faults (0.13 s per M-step in all)
         cov -= delta[:, :, None] * delta[:, None, :]
@@ -141,6 +146,35 @@ def covariances_from_stats(stats: SufficientStats, nk: Any, delta: Any, reg_cova
         return xp.maximum(var, xp.zeros_like(var)) + reg_covar
     var = (stats.second / nk - xp.sum(delta * delta, axis=1)) / d
     return xp.maximum(var, xp.zeros_like(var)) + reg_covar
+
+
+#: Side of the square tiles of ``_full_covariances_by_tiles``: a pair of them (2 × 128 KiB) stays in the L2 cache.
+COVARIANCE_TILE = 128
+
+
+def _full_covariances_by_tiles(second: np.ndarray, nk: np.ndarray, delta: np.ndarray,
+                               reg_covar: float) -> np.ndarray:
+    """The NumPy full branch of ``covariances_from_stats`` at high D, bit-identical to it: each pair of mirrored
+    tiles (I, J), (J, I) is read once and written once, where whole-stack passes read the transpose D values
+    apart (K = 4, D = 1,024, one thread: 79 → 35-45 ms), and components run on all cores."""
+    k_all, d, _ = second.shape
+    cov = np.empty_like(second)
+
+    def component(k: int) -> None:
+        for i in range(0, d, COVARIANCE_TILE):
+            rows = slice(i, i + COVARIANCE_TILE)
+            for j in range(i, d, COVARIANCE_TILE):
+                cols = slice(j, j + COVARIANCE_TILE)
+                upper = second[k, rows, cols] / nk[k] - delta[k, rows, None] * delta[k, None, cols]
+                lower = second[k, cols, rows] / nk[k] - delta[k, cols, None] * delta[k, None, rows]
+                upper += lower.T
+                upper *= 0.5
+                cov[k, rows, cols] = upper
+                cov[k, cols, rows] = upper.T
+
+    map_on_cores(component, k_all)  # the tiles' NumPy operations release the GIL
+    cov.reshape(k_all, -1)[:, ::d + 1] += reg_covar
+    return cov
 
 
 def _reseed(

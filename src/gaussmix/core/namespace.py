@@ -73,7 +73,9 @@ def inverse_lower_triangular(xp: ModuleType, lower: Any) -> Any:
     trtri (D³/3 flops, a third of a solve against the identity: 0.2 of a 0.9 s EM iteration at D = 1,024), in
     place on each matrix's Fortran-ordered transpose (no copies in or out: 0.25 → 0.12 s for 4 × 1,024²)."""
     eye = xp.eye(lower.shape[-1], dtype=lower.dtype, **({} if is_numpy(xp) else {"device": lower.device}))
-    if not is_numpy(xp) or lower.shape[-1] <= _SUBSTITUTION_MAX_SIZE or lower.dtype.char not in "fd":
+    if is_numpy(xp) and lower.shape[-1] <= _SUBSTITUTION_MAX_SIZE:  # the identity broadcasts over the stack
+        return _forward_substitution(np.asarray(lower), eye)
+    if not is_numpy(xp) or lower.dtype.char not in "fd":
         rhs = xp.broadcast_to(eye, lower.shape)
         return solve_lower_triangular(xp, lower, rhs if is_numpy(xp) else xp.asarray(rhs, copy=True))
     trtri = scipy.linalg.get_lapack_funcs("trtri", dtype=lower.dtype)

@@ -56,20 +56,23 @@ class Executor:
     rows_per_call: int | None = None
 
 
-def accumulator(executor: Executor, source: Any) -> Callable[[GaussianParams], SufficientStats]:
+def accumulator(executor: Executor, source: Any,
+                worst_rows: bool = True) -> Callable[[GaussianParams], SufficientStats]:
     """``accumulate(params)``: one pass of E-step statistics over the source, summed (for ``run_em``).
 
     The params and the pass's density plan (for the source's dtype) are prepared once and shared by every block.
+    ``worst_rows=False``: a lean pass, which may leave out the worst-explained rows (``run_em``'s ``lean``).
     """
 
     def accumulate(params: GaussianParams) -> SufficientStats:
         shared = executor.share((params, estep_plan(params, source.dtype)))
-        return executor.map_reduce(source, _block_stats, _sum_stats, (shared, executor.rows_per_call))
+        return executor.map_reduce(source, _block_stats, _sum_stats, (shared, executor.rows_per_call, worst_rows))
 
     return accumulate
 
 
-def _block_stats(X: Any, sample_weight: Any, offset: int, shared: tuple, rows: int | None) -> SufficientStats:
+def _block_stats(X: Any, sample_weight: Any, offset: int, shared: tuple, rows: int | None,
+                 worst_rows: bool = True) -> SufficientStats:
     """Statistics of one block, summed over calls of at most ``rows`` rows (a bounded working set)."""
     params, plan = shared
     n = int(X.shape[0])
@@ -77,7 +80,7 @@ def _block_stats(X: Any, sample_weight: Any, offset: int, shared: tuple, rows: i
         return SufficientStats.zeros(params.n_components, params.n_features, params.covariance_type, params.means)
     step = rows or n
     parts = (chunk_stats(X[s:s + step], params, None if sample_weight is None else sample_weight[s:s + step],
-                         offset + s, plan=plan) for s in range(0, n, step))
+                         offset + s, plan=plan, worst_rows=worst_rows) for s in range(0, n, step))
     return reduce(add, parts)
 
 

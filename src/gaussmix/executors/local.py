@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +16,8 @@ import numpy as np
 from ..core.chunks import Chunk, ChunkSource  # re-exported: callers still import them from here
 from ..core.params import GaussianParams
 from ..core.stats import SufficientStats
+from ..core.threads import single_threaded_blas as _single_threaded_blas
+from ..core.threads import usable_cores
 from .base import NO_BLOCKS, BlockFunction, Executor, accumulator, no_blocks
 
 #: Target bytes of a block: its rows, per-row values and a (rows, K) result of a row-wise method.
@@ -162,8 +162,7 @@ def default_workers() -> int:
         import threadpoolctl  # noqa: F401  (optional extra "speed")
     except ImportError:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores)
+    return usable_cores()
 
 
 def map_blocks(function: Callable[[Chunk], R], chunks: Iterable[Chunk], n_workers: int | None = None) -> Iterator[R]:
@@ -235,26 +234,3 @@ def _single_threaded_torch() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def _single_threaded_blas() -> contextlib.AbstractContextManager:
-    """BLAS limited to one thread while blocks run in parallel (threadpoolctl; a no-op without it).
-
-    Nothing to do when every BLAS is at one thread already (a fit's passes run inside its own limit): asking is
-    a microsecond, threadpoolctl's ``limit`` reads every library's full info (35 µs, a tenth of a pass over 272
-    rows).
-    """
-    controller = _blas_controller()
-    if controller is None or all(lib.num_threads == 1 for lib in controller.lib_controllers):
-        return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    """threadpoolctl's view of the loaded BLAS libraries, found once: a fresh scan costs milliseconds per pass."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController().select(user_api="blas")

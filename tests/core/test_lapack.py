@@ -1,0 +1,58 @@
+"""Precision Cholesky factors by LAPACK without the GIL, against NumPy's Cholesky and inverse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gaussmix.core import lapack
+from gaussmix.core.params import LAPACK_MIN_FEATURES, NotPositiveDefiniteError, precisions_cholesky_from_covariances
+
+
+def spd_stack(rng, k, d):
+    a = rng.normal(size=(k, d + 10, d))
+    return np.einsum("kni,knj->kij", a, a) / d
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_precision_factors_are_the_inverse_cholesky_transposed(rng, dtype):
+    covariances = spd_stack(rng, 3, 40).astype(dtype)
+    assert lapack.available(dtype)
+    p, failed = lapack.precisions_cholesky(covariances)
+    expected = np.stack([np.linalg.inv(np.linalg.cholesky(c.astype(np.float64))).T for c in covariances])
+    assert failed == () and p.dtype == dtype
+    tolerance = (1e-12 if dtype == np.float64 else 1e-4) * np.abs(expected).max()
+    np.testing.assert_allclose(p, expected, rtol=0, atol=tolerance)
+    assert np.all(np.tril(p, -1) == 0.0)  # upper triangular, exactly
+
+
+def test_the_input_stack_is_not_changed(rng):
+    covariances = spd_stack(rng, 2, 30)
+    before = covariances.copy()
+    lapack.precisions_cholesky(covariances)
+    np.testing.assert_array_equal(covariances, before)
+
+
+def test_components_that_are_not_positive_definite_are_named_and_nan(rng):
+    covariances = spd_stack(rng, 4, 30)
+    covariances[1, 7, 7] = -5.0
+    covariances[3, 2, 9] = covariances[3, 9, 2] = np.nan
+    p, failed = lapack.precisions_cholesky(covariances)
+    assert failed == (1, 3)
+    assert np.all(np.isnan(p[[1, 3]])) and np.all(np.isfinite(p[[0, 2]]))
+
+
+def test_large_models_take_this_path_through_the_params(rng, monkeypatch):
+    d = LAPACK_MIN_FEATURES + 1
+    covariances = spd_stack(rng, 2, d)
+    calls = []
+    real = lapack.precisions_cholesky
+    monkeypatch.setattr(lapack, "precisions_cholesky", lambda c: calls.append(c.shape) or real(c))
+    p = precisions_cholesky_from_covariances(covariances, "full")
+    tied = precisions_cholesky_from_covariances(covariances[0], "tied")
+    assert calls == [(2, d, d), (1, d, d)]
+    np.testing.assert_allclose(p[0] @ p[0].T @ covariances[0], np.eye(d), atol=1e-9)
+    np.testing.assert_allclose(tied, p[0], rtol=1e-12, atol=1e-12)  # one matrix: BLAS may use its threads
+    covariances[1, 0, 0] = -1.0
+    with pytest.raises(NotPositiveDefiniteError, match="component.*1 is not positive definite"):
+        precisions_cholesky_from_covariances(covariances, "full")
