@@ -136,6 +136,7 @@ def test_sub_blocks_sum_to_one_block(rng, monkeypatch, kind, form):
     X, params = mixture_case(rng, kind, n=1000)
     whole = fast_estep.fast_chunk_stats(X, params, form=form)
     monkeypatch.setattr(fast_estep, "SUB_BLOCK_BYTES", 1)
+    monkeypatch.setattr(fast_estep, "SEPARABLE_SUB_BLOCK_BYTES", 1)
     monkeypatch.setattr(fast_estep, "MIN_SUB_BLOCK_ROWS", 37)
     assert fast_estep.sub_block_rows(fast_estep.density_plan(params, X.dtype, form), 1000) == 37
     assert_stats_close(fast_estep.fast_chunk_stats(X, params, form=form), whole, 1e-12)
@@ -423,3 +424,76 @@ def test_high_dimension_resp_stats_sum_scatters_by_component_like_the_whitened_f
     for resp, w in ((np.eye(3)[labels], None), (soft, None), (soft, weights)):
         fast = fast_estep.fast_resp_stats(X, resp, w, params.means, "full")
         assert_stats_close(fast, resp_stats_reference(X, resp, w, params.means, "full"), 1e-10)
+
+
+SEPARABLE = ("diag", "spherical")
+
+
+def with_per_row_peaks(monkeypatch) -> None:
+    """Make the diag/spherical fast path normalise every row by its own peak, as before the shared shift."""
+    monkeypatch.setattr(fast_estep, "SHARED_SHIFT_MIN_REACH", np.inf)
+
+
+@pytest.mark.parametrize("kind", SEPARABLE)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_shared_shift_rescores_rows_beyond_its_reach(rng, monkeypatch, kind, weighted):
+    """Rows 50 σ off are > 1,000 log-units below the best possible: the shared shift floors all their terms, so
+    they are rescored with their own peak and keep the reference's responsibilities."""
+    X, params = mixture_case(rng, kind, n=700)
+    X[::7, 0] += 50 * np.sqrt(np.max(params.covariances))
+    w = rng.uniform(0.01, 3, X.shape[0]) if weighted else None
+    assert fast_estep._shared_shift(fast_estep.density_plan(params, X.dtype), 0.01) is not None
+    shared = fast_estep.fast_chunk_stats(X, params, w)
+    assert_stats_close(shared, chunk_stats_reference(X, params, w), 1e-10)
+    with_per_row_peaks(monkeypatch)
+    assert_stats_close(shared, fast_estep.fast_chunk_stats(X, params, w), 1e-12)
+
+
+@pytest.mark.parametrize("kind", SEPARABLE)
+def test_rows_whose_terms_sum_above_one_keep_their_responsibilities(rng, kind):
+    """One feature, overlapping equal components: a row's terms relative to the largest log_const sum to more
+    than 1 without any rounding, and only a term above 1 (rounding) needs the row's own peak."""
+    X = rng.normal(0, 1, (500, 1))
+    cov = np.full((3, 1), 1.0) if kind == "diag" else np.full(3, 1.0)
+    params = GaussianParams.from_covariances(np.full(3, 1 / 3), np.array([[-0.1], [0.0], [0.1]]), cov, kind)
+    assert_stats_close(fast_estep.fast_chunk_stats(X, params), chunk_stats_reference(X, params), 1e-10)
+
+
+@pytest.mark.parametrize("kind", SEPARABLE)
+def test_shared_shift_keeps_every_responsibility_a_normal_number(rng, monkeypatch, kind):
+    """A component 60 σ from every row, and rows 50 σ from every component: the terms and scaled features the
+    statistics GEMM multiplies stay normal numbers (subnormals made it 150× slower) and finite."""
+    X, params = mixture_case(rng, kind, n=400)
+    sigma = float(np.sqrt(np.max(params.covariances)))
+    params = GaussianParams.from_covariances(params.weights, params.means + np.eye(3, X.shape[1]) * 60 * sigma,
+                                             params.covariances, kind)
+    X[::9] += 50 * sigma
+    seen = []
+    add = fast_estep._StatsSum.add_separable
+    monkeypatch.setattr(fast_estep._StatsSum, "add_separable",
+                        lambda self, resp, phi: (seen.append((resp.copy(), phi.copy())), add(self, resp, phi))[1])
+    stats = fast_estep.fast_chunk_stats(X, params)
+    for resp, phi in seen:
+        assert np.all(np.isfinite(resp)) and np.all(np.isfinite(phi))
+        assert np.all(resp >= np.finfo(np.float64).tiny)
+    assert_stats_close(stats, chunk_stats_reference(X, params), 1e-10)
+
+
+@pytest.mark.parametrize("kind", SEPARABLE)
+def test_spherical_features_scale_without_overflow(rng, kind):
+    """Data at 1e150: rows 30 σ off have ‖x − g‖² ≈ 1e303 and a scale near e^450; such rows scale their terms
+    instead of their features (spherical, more components than features), whose product would overflow."""
+    X, params = mixture_case(rng, kind, n=300, d=3, k=8)
+    X, params = X * 1e150, GaussianParams.from_covariances(params.weights, params.means * 1e150,
+                                                           params.covariances * 1e300, kind)
+    X[::11, 0] += 30 * 1e150 * np.sqrt(np.max(params.covariances / 1e300))
+    fast, reference = fast_estep.fast_chunk_stats(X, params), chunk_stats_reference(X, params)
+    assert all(np.all(np.isfinite(getattr(fast, f))) for f in FIELDS)
+    assert_stats_close(fast, reference, 1e-10)
+
+
+def test_only_float64_rows_share_a_shift(rng):
+    """Float32's range leaves a shared shift too little reach: float32 rows keep their own peaks."""
+    _, params = mixture_case(rng, "diag")
+    assert fast_estep._shared_shift(fast_estep.density_plan(params, np.float64), 1.0) is not None
+    assert fast_estep._shared_shift(fast_estep.density_plan(params, np.float32), 1.0) is None
