@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from gaussmix.core import lapack
-from gaussmix.core.params import LAPACK_MIN_FEATURES, NotPositiveDefiniteError, precisions_cholesky_from_covariances
+from gaussmix.core.namespace import LAPACK_MIN_SIZE
+from gaussmix.core.params import NotPositiveDefiniteError, precisions_cholesky_from_covariances
 
 
 def spd_stack(rng, k, d):
@@ -43,7 +44,7 @@ def test_components_that_are_not_positive_definite_are_named_and_nan(rng):
 
 
 def test_large_models_take_this_path_through_the_params(rng, monkeypatch):
-    d = LAPACK_MIN_FEATURES + 1
+    d = LAPACK_MIN_SIZE + 1
     covariances = spd_stack(rng, 2, d)
     calls = []
     real = lapack.precisions_cholesky

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import lapack
 from .namespace import (
+    LAPACK_MIN_SIZE,
     array_namespace,
     cholesky_lower,
     device_kwargs,
@@ -21,9 +22,6 @@ from .namespace import (
 CovarianceType = Literal["full", "tied", "diag", "spherical"]
 #: scikit-learn's four covariance types (mclust's VVV, EEE, VVI and VII), in scikit-learn's order.
 COVARIANCE_TYPES: tuple[str, ...] = ("full", "tied", "diag", "spherical")
-#: Full and tied precision factors of NumPy matrices beyond this size come from ``lapack.precisions_cholesky``
-#: (in place, one matrix per thread); smaller ones from batched NumPy, whose per-call cost is lower.
-LAPACK_MIN_FEATURES = 128
 
 
 class NotPositiveDefiniteError(ValueError):
@@ -190,7 +188,7 @@ def precisions_cholesky_from_covariances(covariances: Any, covariance_type: str)
         if failed:
             raise NotPositiveDefiniteError(failed)
         return 1.0 / xp.sqrt(covariances)
-    if is_numpy(xp) and covariances.shape[-1] > LAPACK_MIN_FEATURES and lapack.available(covariances.dtype):
+    if is_numpy(xp) and covariances.shape[-1] > LAPACK_MIN_SIZE and lapack.available(covariances.dtype):
         stack, failed = lapack.precisions_cholesky(covariances.reshape(-1, *covariances.shape[-2:]))
         if failed:
             raise NotPositiveDefiniteError(failed, "covariance")
