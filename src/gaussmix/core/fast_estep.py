@@ -462,17 +462,26 @@ def _whitened_log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, out: np
     return np.add(out, plan.log_const[:, None], out=out)
 
 
-def _add_whitened_scatter(plan: DensityPlan, acc: _StatsSum, XT: np.ndarray, resp: np.ndarray,
-                          s: _Scratch) -> None:
-    """Add Σ r (x − c_k)(x − c_k)ᵀ of the sub-block for every component: one SYRK of √r ⊙ (x − c_k) each."""
-    n = resp.shape[1]
-    rows = XT.T if plan.dtype == np.float64 else XT.T.astype(np.float64)
-    assert s.diff64 is not None
-    diff = s.diff64[:n]
-    root = np.sqrt(resp)
-    for k in range(plan.n_components):
-        np.subtract(rows, plan.center[k], out=diff)
-        np.multiply(diff, root[k][:, None], out=diff)
+def _add_component_scatters(acc: _StatsSum, rows: np.ndarray, resp_T: np.ndarray, center: np.ndarray,
+                            scratch: np.ndarray | None = None) -> None:
+    """Add Σ r (x − c_k)(x − c_k)ᵀ of ``rows`` (n, D) for every component: one SYRK of √r ⊙ (x − c_k) each, over
+    the rows with r ≠ 0 (all of them for soft responsibilities, a k-means label's own rows: a K-th of the work;
+    NaN kept, so statistics that overflowed stay not finite).
+
+    ``scratch``: float64 (n or more, D) for the differences when every row takes part (allocated when None)."""
+    root = np.sqrt(resp_T)
+    n = rows.shape[0]
+    for k in range(center.shape[0]):
+        held = resp_T[k] != 0
+        if held.all():
+            diff = np.subtract(rows, center[k], dtype=np.float64, out=None if scratch is None else scratch[:n])
+            diff *= root[k][:, None]
+        else:
+            index = np.flatnonzero(held)
+            if not index.size:
+                continue
+            diff = np.subtract(rows[index], center[k], dtype=np.float64)
+            diff *= root[k, index][:, None]
         acc.add_scatter(k, diff)
 
 
@@ -781,7 +790,8 @@ def fast_chunk_stats(
         phi = phi64[:, :nb] if s.shared_phi else fill_features(xc64, _stats_layout(plan), phi64[:, :nb], s.doubled)
         acc.add(resp, phi, xc64)
         if plan.form == "whitened":
-            _add_whitened_scatter(plan, acc, XT, resp, s)
+            _add_component_scatters(acc, XT.T if plan.dtype == np.float64 else XT.T.astype(np.float64), resp,
+                                    plan.center, s.diff64)
     return acc.result(n if w is None else float(np.sum(w)), log_prob, w, X, row_offset, worst_rows)
 
 
@@ -817,20 +827,9 @@ def fast_resp_stats(
         xc = np.subtract(X[start:stop].T, g[:, None], out=xc64[:, :nb])
         acc.add(r, fill_features(xc, layout, phi64[:, :nb], doubled), xc)
         if whitened:
-            _add_held_scatter(acc, X[start:stop], r, center)
+            _add_component_scatters(acc, X[start:stop], r, center)
     total = float(np.sum(acc.phi[:, -1])) if w is None else float(np.sum(w))
     return acc.result(total, None, None, X, 0)
-
-
-def _add_held_scatter(acc: _StatsSum, X: np.ndarray, resp_T: np.ndarray, center: np.ndarray) -> None:
-    """Add Σ r (x − c_k)(x − c_k)ᵀ for each component over the rows with r > 0 (all of them for soft
-    responsibilities, one component's own rows for k-means labels: a K-th of the work)."""
-    for k in range(center.shape[0]):
-        held = np.flatnonzero(resp_T[k] > 0)
-        if held.size:
-            diff = np.subtract(X[held], center[k], dtype=np.float64)
-            diff *= np.sqrt(resp_T[k, held])[:, None]
-            acc.add_scatter(k, diff)
 
 
 class _StatsSum:
