@@ -314,8 +314,12 @@ class _Scratch:
         k, d, dt = plan.n_components, plan.n_features, plan.dtype
         self.xc = np.empty((d, rows), dt)
         self.log_prob = np.empty((k, rows), dt)
-        self.z = np.empty((d, rows), dt) if plan.kind == "tied" else None
         self.phi = np.empty((plan.coef.shape[1], rows), dt) if plan.coef is not None else None  # expanded form
+        self.z = None
+        if plan.kind == "tied":  # expanded: z = W(x − g) is written into Φ = [‖z‖², z, 1], whose ones row is set once
+            self.z = np.empty((d, rows), dt) if self.phi is None else self.phi[1:d + 1]
+            if self.phi is not None:
+                self.phi[d + 1] = 1.0
         # centred: (K·D, rows) whitened differences of every component; whitened: (rows, D) of one component
         self.y = np.empty((k * d, rows), dt) if plan.form == "centred" else \
             np.empty((rows, d), dt) if plan.form == "whitened" else None
@@ -327,8 +331,15 @@ class _Scratch:
         if stats:
             same = dt == plan.stats_dtype  # float64 data, or float32 data with float32 sub-block statistics
             self.shared_phi = same and plan.form == "expanded" and plan.kind != "tied"
+            own = None if self.shared_phi else np.empty((n_phi_features(_stats_layout(plan), d), rows))
+            self.phi64 = self.phi if own is None else own
+            self.phi64_filled = self.shared_phi  # no fill per sub-block
+            # The statistics' Φ of tied and whitened rows is [x − g; 1]: x − g is computed into it, the ones once.
+            if own is not None and same and _stats_layout(plan) == "tied":
+                self.xc = own[:d]
+                own[d] = 1.0
+                self.phi64_filled = True
             self.xc64 = self.xc if same else np.empty((d, rows))
-            self.phi64 = self.phi if self.shared_phi else np.empty((n_phi_features(_stats_layout(plan), d), rows))
             self.resp = self.log_prob if same else np.empty((k, rows))
             # √r ⊙ (x − c_k) in float64 for the whitened form's SYRK
             self.diff64 = (self.diff if same else np.empty((rows, d))) if plan.form == "whitened" else None
@@ -379,8 +390,11 @@ def _log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, n: int) -> np.nd
         z = np.matmul(plan.whiten, xc, out=s.z[:, :n])
     if plan.form == "expanded":
         assert plan.coef is not None and s.phi is not None
-        phi = fill_features(z if plan.kind == "tied" else xc, "spherical" if plan.kind == "tied" else plan.kind,
-                            s.phi[:, :n], s.doubled)
+        if plan.kind == "tied":  # z and the ones are in place already
+            phi = s.phi[:, :n]
+            np.einsum("dn,dn->n", z, z, out=phi[0])
+        else:
+            phi = fill_features(xc, plan.kind, s.phi[:, :n], s.doubled)
         if plan.kind == "full":
             assert s.partial is not None
             _sliced_matmul(plan.coef, phi, out, s.partial[:, :n])
@@ -785,9 +799,9 @@ def fast_chunk_stats(
         resp = s.resp[:, :nb]
         log_prob[start:stop] = _normalise(plan, lp, peak, resp, None if w is None else w[start:stop])
         xc64 = s.xc[:, :nb] if s.xc64 is s.xc else np.subtract(XT, plan.g[:, None], out=s.xc64[:, :nb])
-        phi64 = s.phi64  # the scratch's phi when shared (then already filled), else an array of its own
+        phi64 = s.phi64  # the scratch's phi when shared, or holding x − g already, else filled here
         assert phi64 is not None
-        phi = phi64[:, :nb] if s.shared_phi else fill_features(xc64, _stats_layout(plan), phi64[:, :nb], s.doubled)
+        phi = phi64[:, :nb] if s.phi64_filled else fill_features(xc64, _stats_layout(plan), phi64[:, :nb], s.doubled)
         acc.add(resp, phi, xc64)
         if plan.form == "whitened":
             _add_component_scatters(acc, XT.T if plan.dtype == np.float64 else XT.T.astype(np.float64), resp,
