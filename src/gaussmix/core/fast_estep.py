@@ -802,7 +802,7 @@ def fast_chunk_stats(
         phi64 = s.phi64  # the scratch's phi when shared, or holding x − g already, else filled here
         assert phi64 is not None
         phi = phi64[:, :nb] if s.phi64_filled else fill_features(xc64, _stats_layout(plan), phi64[:, :nb], s.doubled)
-        acc.add(resp, phi, xc64)
+        acc.add(resp, phi, xc64, None if w is None else w[start:stop], normalised=True)
         if plan.form == "whitened":
             _add_component_scatters(acc, XT.T if plan.dtype == np.float64 else XT.T.astype(np.float64), resp,
                                     plan.center, s.diff64)
@@ -868,8 +868,13 @@ class _StatsSum:
         assert self.component_scatter is not None
         self.component_scatter[k] += weighted_diff.T @ weighted_diff
 
-    def add(self, resp_T: np.ndarray, phi: np.ndarray, xc64: np.ndarray) -> None:
-        """Add the sub-block with (weighted) responsibilities (K, n), features (F, n) and centred rows (D, n)."""
+    def add(self, resp_T: np.ndarray, phi: np.ndarray, xc64: np.ndarray, row_weight: np.ndarray | None = None,
+            normalised: bool = False) -> None:
+        """Add the sub-block with (weighted) responsibilities (K, n), features (F, n) and centred rows (D, n).
+
+        ``normalised``: each row's responsibilities sum to its weight (``row_weight``, 1 when None), as the
+        E-step's do, so the tied scatter Σ_k r_k (x − g)(x − g)ᵀ is Σ w (x − g)(x − g)ᵀ: without the weights, one
+        SYRK and no pass over the responsibilities. Given responsibilities are summed as they are."""
         step = self.slice_features
         if self.phi_T is None:
             self.phi += resp_T @ phi.T
@@ -877,8 +882,13 @@ class _StatsSum:
             resp = np.ascontiguousarray(resp_T.T)
             for start in range(0, phi.shape[0], step):
                 self.phi_T[start:start + step] += phi[start:start + step] @ resp
-        if self.scatter is not None:  # Σ_k r_k = the row's weight, summed as computed (not assumed to be 1)
-            self.scatter += (xc64 * np.sum(resp_T, axis=0)) @ xc64.T
+        if self.scatter is not None:
+            if not normalised:
+                self.scatter += (xc64 * np.sum(resp_T, axis=0)) @ xc64.T
+            elif row_weight is None:
+                self.scatter += xc64 @ xc64.T
+            else:
+                self.scatter += (xc64 * row_weight) @ xc64.T
 
     def add_separable(self, resp_T: np.ndarray, phi: np.ndarray) -> None:
         """``add`` for diag/spherical covariances. In float64 as Φ @ respᵀ, faster than resp @ Φᵀ at these shapes:
