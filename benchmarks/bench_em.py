@@ -121,7 +121,7 @@ def executed_flops(case: Case) -> float:
         form = default_form(kind, np.dtype(case.dtype), d, k)
     except TypeError:  # a version before the whitened form (a "before" run)
         form = default_form(kind, np.dtype(case.dtype))
-    if form == "whitened":  # density GEMMs by column tiles of P_k, a SYRK (D²) per row and component,
+    if form == "whitened":  # densities by TRMM with P_k, a SYRK (D²) per row and component,
         return whitened_density_flops(n, d) * k + 1.0 * n * k * d * d + 2.0 * n * k * (d + 1)  # first moments
     if kind == "full":
         e = 2.0 * n * k * d * (d + 1) if form == "centred" else 2.0 * n * k * f
@@ -132,8 +132,13 @@ def executed_flops(case: Case) -> float:
 
 
 def whitened_density_flops(n: int, d: int) -> float:
-    """Flops of one component's whitened densities: column tiles of the upper triangular P_k, each multiplied by
-    the rows above its diagonal block (a version without tiles: one dense GEMM, 2·n·D²)."""
+    """Flops of one component's whitened densities: TRMM by the upper triangular P_k (n·D²), column tiles of it in
+    the version before (each multiplied by the rows above its diagonal block), one dense GEMM before that."""
+    try:
+        from gaussmix.core.lapack import multiply_by_upper  # noqa: F401
+        return 1.0 * n * d * d
+    except ImportError:
+        pass
     try:
         from gaussmix.core.fast_estep import WHITENED_MIN_TILE, WHITENED_TILES
     except ImportError:

@@ -394,11 +394,9 @@ def test_no_row_peaks_above_the_largest_possible_log_probability(rng):
     np.testing.assert_allclose(log_prob, scipy_log_resp(X, params)[0], atol=1e-5)
 
 
-def test_whitened_densities_skip_the_zero_blocks_of_upper_factors_only(rng, monkeypatch):
-    """Column tiles of an upper triangular P_k read only the rows above each tile's diagonal block; a lower
-    triangular factor of the same precision (scikit-learn's from ``precisions_init``) takes whole products. Both
-    give SciPy's densities."""
-    monkeypatch.setattr(fast_estep, "WHITENED_MIN_TILE", 32)  # 80 features: tiles of 32, 32 and 16
+def test_whitened_densities_take_trmm_for_upper_factors_only(rng):
+    """An upper triangular P_k multiplies the rows by TRMM; a lower triangular factor of the same precision
+    (scikit-learn's from ``precisions_init``) takes whole products. Both give SciPy's densities."""
     X, params = mixture_case(rng, "full", n=500, d=80, k=3)
     expected, _ = scipy_log_resp(X, params)
     lower = GaussianParams(params.weights, params.means, params.covariances,

@@ -57,3 +57,39 @@ def test_large_models_take_this_path_through_the_params(rng, monkeypatch):
     covariances[1, 0, 0] = -1.0
     with pytest.raises(NotPositiveDefiniteError, match="component.*1 is not positive definite"):
         precisions_cholesky_from_covariances(covariances, "full")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("n", "d"), [(1, 1), (7, 5), (130, 67)])
+def test_trmm_multiplies_rows_by_an_upper_triangle_in_place(rng, dtype, n, d):
+    """Only the upper triangle is read: whatever lies below the diagonal is ignored, as TRMM's contract says."""
+    rows = rng.normal(size=(n, d)).astype(dtype)
+    upper = np.triu(rng.normal(size=(d, d))).astype(dtype)
+    expected = rows.astype(np.float64) @ upper.astype(np.float64)
+    tolerance = (1e-12 if dtype == np.float64 else 1e-5) * max(1.0, np.abs(expected).max())
+    assert lapack.can_multiply_by_upper(dtype)
+    for given in (upper, np.asfortranarray(upper), upper + np.tril(np.full((d, d), 7.0, dtype), -1)):
+        out = rows.copy()
+        assert lapack.multiply_by_upper(out, given) is out
+        np.testing.assert_allclose(out, expected, rtol=0, atol=tolerance)
+
+
+def test_trmm_on_two_threads_gives_the_same_rows(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    upper = np.triu(rng.normal(size=(200, 200)))
+    blocks = [rng.normal(size=(300, 200)) for _ in range(4)]
+    expected = [b @ upper for b in blocks]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda b: lapack.multiply_by_upper(b.copy(), upper), blocks))
+    for got, want in zip(results, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+def test_trmm_refuses_rows_it_cannot_multiply_in_place(rng):
+    upper = np.triu(rng.normal(size=(4, 4)))
+    with pytest.raises(ValueError, match="C-ordered"):
+        lapack.multiply_by_upper(np.asfortranarray(rng.normal(size=(5, 4))), upper)
+    with pytest.raises(ValueError, match="same dtype"):
+        lapack.multiply_by_upper(rng.normal(size=(5, 4)).astype(np.float32), upper)
+    assert not lapack.can_multiply_by_upper(np.dtype(np.int64))

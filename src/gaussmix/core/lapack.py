@@ -1,10 +1,12 @@
-"""Precision Cholesky factors of large covariance stacks by LAPACK, one matrix per thread, without the GIL.
+"""Precision Cholesky factors of large covariance stacks by LAPACK, one matrix per thread, and products with
+triangular matrices by BLAS, without the GIL.
 
 SciPy's Python wrappers (``scipy.linalg.lapack``) hold the GIL for the whole call: the K factorisations of a
 D = 1,024 M-step ran one after the other whatever the thread count (four potrf: 0.089 s on one thread, 0.077 s
 on two). SciPy exports the same routines to Cython (``scipy.linalg.cython_lapack``, a public API); called here
 through ctypes, which releases the GIL for the duration of a foreign call, four potrf + trtri took 0.143 s on one
-thread and 0.081 s on two.
+thread and 0.081 s on two. The same holds for BLAS's TRMM (``scipy.linalg.cython_blas``), which the whitened
+E-step runs on each thread's rows.
 """
 
 from __future__ import annotations
@@ -25,19 +27,67 @@ _capsule_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c
     ("PyCapsule_GetPointer", ctypes.pythonapi))
 
 
+def _capsule_address(module: str, name: str) -> int | None:
+    """Address of SciPy's exported Cython BLAS/LAPACK function ``name`` (``module``: "cython_blas" or
+    "cython_lapack"), or None where SciPy does not export it."""
+    try:
+        import importlib
+
+        capsule = importlib.import_module(f"scipy.linalg.{module}").__pyx_capi__[name]
+        return _capsule_pointer(capsule, _capsule_name(capsule))
+    except (ImportError, AttributeError, KeyError, ValueError):
+        return None
+
+
 @functools.cache
 def _routine(name: str, n_flags: int) -> Callable | None:
     """LAPACK routine ``name`` (``n_flags`` character arguments, then n, a, lda, info) as a ctypes function, or
     None where SciPy does not export it."""
-    try:
-        from scipy.linalg import cython_lapack
-
-        capsule = cython_lapack.__pyx_capi__[name]
-        address = _capsule_pointer(capsule, _capsule_name(capsule))
-    except (ImportError, AttributeError, KeyError, ValueError):
+    address = _capsule_address("cython_lapack", name)
+    if address is None:
         return None
     prototype = ctypes.CFUNCTYPE(None, *([ctypes.c_char_p] * n_flags), _INT_P, ctypes.c_void_p, _INT_P, _INT_P)
     return prototype(address)
+
+
+@functools.cache
+def _trmm(dtype: np.dtype) -> Callable | None:
+    """BLAS's ?trmm for float32/float64 (side, uplo, transa, diag, m, n, alpha, a, lda, b, ldb), or None."""
+    prefix = {np.dtype(np.float64): "d", np.dtype(np.float32): "s"}.get(np.dtype(dtype))
+    address = None if prefix is None else _capsule_address("cython_blas", prefix + "trmm")
+    if address is None:
+        return None
+    return ctypes.CFUNCTYPE(None, *([ctypes.c_char_p] * 4), _INT_P, _INT_P, ctypes.c_void_p, ctypes.c_void_p,
+                            _INT_P, ctypes.c_void_p, _INT_P)(address)
+
+
+def can_multiply_by_upper(dtype: np.dtype) -> bool:
+    """Whether ``multiply_by_upper`` can serve rows of ``dtype``."""
+    return _trmm(np.dtype(dtype)) is not None
+
+
+def multiply_by_upper(rows: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """rows := rows @ upper in place, for C-ordered float32/float64 rows (n, D) and an upper triangular ``upper``
+    (D, D) of the same dtype (copied unless its transpose is C-ordered); returns ``rows``.
+
+    TRMM reads only the triangle: D²n flops against 2D²n for a GEMM (1,250 × 1,024 rows: 28 ms against 36 for
+    GEMMs on column tiles that skip the zero blocks, one thread). In BLAS's column-major view the rows are
+    rowsᵀ (D, n) and ``upper``'s memory is ``upper``ᵀ, so this is rowsᵀ := upperᵀ · rowsᵀ: side L, the stored
+    matrix upper triangular ("U"), transposed ("T").
+    """
+    trmm = _trmm(rows.dtype)
+    if trmm is None or upper.dtype != rows.dtype or not rows.flags.c_contiguous:
+        raise ValueError("multiply_by_upper needs C-ordered float32/float64 rows and an upper triangle of the "
+                         "same dtype; see ``can_multiply_by_upper``.")
+    n, d = rows.shape
+    if n == 0 or d == 0:
+        return rows
+    a = np.ascontiguousarray(upper.T)  # a view of the caller's array when it is already laid out so
+    m_, n_, ld = ctypes.c_int(d), ctypes.c_int(n), ctypes.c_int(d)
+    alpha = np.ones(1, rows.dtype)
+    trmm(b"L", b"U", b"T", b"N", ctypes.byref(m_), ctypes.byref(n_), alpha.ctypes.data, a.ctypes.data,
+         ctypes.byref(ld), rows.ctypes.data, ctypes.byref(ld))
+    return rows
 
 
 def available(dtype: np.dtype) -> bool:
