@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gaussmix.core import lapack
-from gaussmix.core.namespace import LAPACK_MIN_SIZE
+from gaussmix.core.namespace import BATCHED_MAX_SIZE
 from gaussmix.core.params import NotPositiveDefiniteError, precisions_cholesky_from_covariances
 
 
@@ -44,7 +44,7 @@ def test_components_that_are_not_positive_definite_are_named_and_nan(rng):
 
 
 def test_large_models_take_this_path_through_the_params(rng, monkeypatch):
-    d = LAPACK_MIN_SIZE + 1
+    d = BATCHED_MAX_SIZE + 1
     covariances = spd_stack(rng, 2, d)
     calls = []
     real = lapack.precisions_cholesky
@@ -68,7 +68,10 @@ def test_trmm_multiplies_rows_by_an_upper_triangle_in_place(rng, dtype, n, d):
     expected = rows.astype(np.float64) @ upper.astype(np.float64)
     tolerance = (1e-12 if dtype == np.float64 else 1e-5) * max(1.0, np.abs(expected).max())
     assert lapack.can_multiply_by_upper(dtype)
-    for given in (upper, np.asfortranarray(upper), upper + np.tril(np.full((d, d), 7.0, dtype), -1)):
+    junk_below = upper + np.tril(np.full((d, d), 7.0, dtype), -1)
+    padded = np.zeros((d, d + 3), dtype)
+    padded[:, :d] = upper  # a strided view: copied
+    for given in (upper, np.asfortranarray(upper), junk_below, np.asfortranarray(junk_below), padded[:, :d]):
         out = rows.copy()
         assert lapack.multiply_by_upper(out, given) is out
         np.testing.assert_allclose(out, expected, rtol=0, atol=tolerance)
@@ -92,4 +95,10 @@ def test_trmm_refuses_rows_it_cannot_multiply_in_place(rng):
         lapack.multiply_by_upper(np.asfortranarray(rng.normal(size=(5, 4))), upper)
     with pytest.raises(ValueError, match="same dtype"):
         lapack.multiply_by_upper(rng.normal(size=(5, 4)).astype(np.float32), upper)
+    with pytest.raises(ValueError, match="upper triangle"):
+        lapack.multiply_by_upper(rng.normal(size=(5, 3)), upper)
+    read_only = rng.normal(size=(5, 4))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        lapack.multiply_by_upper(read_only, upper)
     assert not lapack.can_multiply_by_upper(np.dtype(np.int64))
