@@ -127,7 +127,7 @@ def executed_flops(case: Case) -> float:
         e = 2.0 * n * k * d * (d + 1) if form == "centred" else 2.0 * n * k * f
         return e + 2.0 * n * k * f
     if kind == "tied":
-        return 2.0 * n * d * d * 2 + 2.0 * n * k * (d + 2) + 2.0 * n * k * f
+        return 2.0 * n * d * d + 1.0 * n * d * d + 2.0 * n * k * (d + 2) + 2.0 * n * k * f  # whitening GEMM, SYRK
     return 4.0 * n * k * f
 
 

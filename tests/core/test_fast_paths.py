@@ -12,7 +12,7 @@ import pytest
 from scipy.special import logsumexp as scipy_logsumexp
 from scipy.stats import multivariate_normal
 
-from gaussmix.core import fast_estep
+from gaussmix.core import fast_estep, lapack
 from gaussmix.core.estep import chunk_stats, chunk_stats_reference, resp_stats_reference
 from gaussmix.core.mstep import params_from_stats
 from gaussmix.core.params import COVARIANCE_TYPES, GaussianParams
@@ -394,19 +394,26 @@ def test_no_row_peaks_above_the_largest_possible_log_probability(rng):
     np.testing.assert_allclose(log_prob, scipy_log_resp(X, params)[0], atol=1e-5)
 
 
-def test_whitened_densities_take_trmm_for_upper_factors_only(rng):
+@pytest.mark.parametrize("d", [80, 130])  # P_k from NumPy (Fortran-ordered) and from LAPACK (C-ordered)
+def test_whitened_densities_take_trmm_for_upper_factors_only(rng, monkeypatch, d):
     """An upper triangular P_k multiplies the rows by TRMM; a lower triangular factor of the same precision
     (scikit-learn's from ``precisions_init``) takes whole products. Both give SciPy's densities."""
-    X, params = mixture_case(rng, "full", n=500, d=80, k=3)
+    calls = []
+    trmm = lapack.multiply_by_upper
+    monkeypatch.setattr(lapack, "multiply_by_upper", lambda rows, upper: calls.append(upper) or trmm(rows, upper))
+    X, params = mixture_case(rng, "full", n=400, d=d, k=3)
     expected, _ = scipy_log_resp(X, params)
     lower = GaussianParams(params.weights, params.means, params.covariances,
                            np.linalg.cholesky(params.precisions), "full")
     for p, upper in ((params, True), (lower, False)):
+        calls.clear()
         plan = fast_estep.density_plan(p, np.float64, "whitened")
         assert plan.upper is upper
         log_prob, _ = fast_estep.fast_log_resp(X, p, plan=plan)
         np.testing.assert_allclose(log_prob, expected, rtol=1e-10)
         assert_stats_close(fast_estep.fast_chunk_stats(X, p, plan=plan), chunk_stats_reference(X, params), 1e-10)
+        assert len(calls) == (2 * 3 if upper else 0)  # one per component, in each of the two passes
+        assert all(np.shares_memory(u, p.precisions_cholesky) for u in calls)  # the factors, not copies
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gaussmix.core.namespace import LAPACK_MIN_SIZE, cholesky_lower, inverse_lower_triangular
+from gaussmix.core.namespace import BATCHED_MAX_SIZE, cholesky_lower, inverse_lower_triangular
 from gaussmix.core.params import NotPositiveDefiniteError, precisions_cholesky_from_covariances
 
 
@@ -14,7 +14,7 @@ def spd_stack(rng: np.random.Generator, k: int, d: int, dtype: type = np.float64
     return (a @ np.transpose(a, (0, 2, 1)) + np.eye(d)).astype(dtype)
 
 
-@pytest.mark.parametrize("d", [5, LAPACK_MIN_SIZE + 7])
+@pytest.mark.parametrize("d", [5, BATCHED_MAX_SIZE + 7])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_cholesky_and_triangular_inverse_match_numpy(rng, d, dtype):
     cov = spd_stack(rng, 3, d, dtype)
@@ -30,7 +30,7 @@ def test_cholesky_and_triangular_inverse_match_numpy(rng, d, dtype):
     np.testing.assert_allclose(cholesky_lower(cov[1]), lower[1], rtol=rtol, atol=rtol)  # one matrix, unstacked
 
 
-@pytest.mark.parametrize("d", [5, LAPACK_MIN_SIZE + 7])
+@pytest.mark.parametrize("d", [5, BATCHED_MAX_SIZE + 7])
 def test_a_matrix_that_is_not_positive_definite_is_named(rng, d):
     cov = spd_stack(rng, 3, d)
     cov[2] -= 3 * np.eye(d)

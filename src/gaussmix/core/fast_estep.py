@@ -19,9 +19,10 @@ whitened differences instead (one GEMM for all components), as accurate as the g
 
 At high dimension Φ (D²/2 features a row) is used only K times per value it holds: the GEMMs turn memory-bound
 and the fast path fell 5× behind scikit-learn at D = 256. Full covariances at high dimension therefore take the
-"whitened" form, component by component as scikit-learn: a GEMM (x − c_k) P_k for the densities and a rank-n
-update (SYRK, half a GEMM's flops) of √r ⊙ (x − c_k) for the scatter, both through NumPy's matmul, which
-releases the GIL so blocks run on every core (``default_form`` says where, from measurements).
+"whitened" form, component by component as scikit-learn: (x − c_k) P_k for the densities, by BLAS's TRMM (half a
+GEMM's flops; ``lapack.multiply_by_upper``, without the GIL) for the upper triangular P_k every model has, and a
+rank-n update (SYRK, half a GEMM's flops) of √r ⊙ (x − c_k) for the scatter through NumPy's matmul, which releases
+the GIL too, so blocks run on every core (``default_form`` says where, from measurements).
 Working memory is a few sub-blocks of ``rows × max(F, K·D)`` values, whatever the chunk's length.
 
 Diagonal and spherical statistics (``_add_separable_sub_blocks``) shift float64 log-probabilities by one constant,
@@ -178,7 +179,7 @@ def density_plan(params: GaussianParams, dtype: np.dtype, form: str | None = Non
         w[:, :d] = np.transpose(prec_chol, (0, 2, 1)).reshape(k * d, d)
         w[:, d] = -np.einsum("kd,kde->ke", m, prec_chol).reshape(k * d)
         whiten = w.astype(dtype)  # y_k = P_kᵀ(x − g) − P_kᵀ(c_k − g) for all k in one GEMM
-    if form == "whitened":  # whiten[k].T is P_k (BLAS reads either memory order at the same speed)
+    if form == "whitened":  # whiten[k].T is P_k, a view in either memory order (TRMM takes both uncopied)
         whiten = np.transpose(np.asarray(params.precisions_cholesky, dtype=dtype), (0, 2, 1))
         offsets = means.astype(dtype)  # x − c_k in X's dtype, as the reference computes it
     if form == "expanded":  # a -inf inside a GEMM can meet a zero; the cap below applies it instead
@@ -321,8 +322,8 @@ class _Scratch:
             self.z = np.empty((d, rows), dt) if self.phi is None else self.phi[1:d + 1]
             if self.phi is not None:
                 self.phi[d + 1] = 1.0
-        # centred: (K·D, rows) whitened differences of every component; whitened: (rows, D) of one component
-        # (x − c_k, whitened in place)
+        # centred: (K·D, rows) whitened differences of every component; whitened: (rows, D), x − c_k of one
+        # component (whitened in place by TRMM)
         self.y = np.empty((k * d, rows), dt) if plan.form == "centred" else \
             np.empty((rows, d), dt) if plan.form == "whitened" else None
         self.xa = np.ones((d + 1, rows), dt) if plan.form == "centred" and plan.kind == "full" else None
@@ -335,12 +336,14 @@ class _Scratch:
             own = None if self.shared_phi else np.empty((n_phi_features(_stats_layout(plan), d), rows))
             self.phi64 = self.phi if own is None else own
             self.phi64_filled = self.shared_phi  # no fill per sub-block
+            self.xc64 = self.xc if same else np.empty((d, rows))
             # The statistics' Φ of tied and whitened rows is [x − g; 1]: x − g is computed into it, the ones once.
-            if own is not None and same and _stats_layout(plan) == "tied":
-                self.xc = own[:d]
+            if own is not None and _stats_layout(plan) == "tied":
+                self.xc64 = own[:d]
+                if same:
+                    self.xc = self.xc64
                 own[d] = 1.0
                 self.phi64_filled = True
-            self.xc64 = self.xc if same else np.empty((d, rows))
             self.resp = self.log_prob if same else np.empty((k, rows))
             # √r ⊙ (x − c_k) in float64 for the whitened form's SYRK
             self.diff64 = (self.y if same else np.empty((rows, d))) if plan.form == "whitened" else None
@@ -446,22 +449,21 @@ def _whitened_log_prob_T(plan: DensityPlan, XT: np.ndarray, s: _Scratch, out: np
 
     An upper triangular P_k (every model's but a user's precisions) multiplies the rows in place by BLAS's TRMM
     through ``lapack``, without the GIL (SciPy's Python BLAS wrappers hold it: blocks on two threads ran one
-    after the other), at D²n flops; other factors take NumPy's GEMM, 2D²n. Against GEMMs on column tiles that
-    skipped the zero blocks (1.25 D²n flops), one thread: 1,250 × 1,024 rows 36 → 28 ms, 2,500 × 256 6.5 → 4.7 ms.
+    after the other), at D²n flops; other factors take NumPy's GEMM, 2D²n.
     """
     assert plan.whiten is not None and plan.offsets is not None and s.y is not None
     n = out.shape[1]
     rows = XT.T
     y = s.y[:n]  # C-ordered (n, D)
     by_trmm = plan.upper and lapack.can_multiply_by_upper(plan.dtype)
+    z = y if by_trmm else np.empty_like(y)
     for k in range(plan.n_components):
         np.subtract(rows, plan.offsets[k], out=y)
         if by_trmm:
             lapack.multiply_by_upper(y, plan.whiten[k].T)
-            np.einsum("nd,nd->n", y, y, out=out[k])
         else:
-            z = np.matmul(y, plan.whiten[k].T)
-            np.einsum("nd,nd->n", z, z, out=out[k])
+            np.matmul(y, plan.whiten[k].T, out=z)
+        np.einsum("nd,nd->n", z, z, out=out[k])
     np.multiply(out, -0.5, out=out)
     return np.add(out, plan.log_const[:, None], out=out)
 
@@ -470,7 +472,7 @@ def _add_component_scatters(acc: _StatsSum, rows: np.ndarray, resp_T: np.ndarray
                             scratch: np.ndarray | None = None) -> None:
     """Add Σ r (x − c_k)(x − c_k)ᵀ of ``rows`` (n, D) for every component: one SYRK of √r ⊙ (x − c_k) each, over
     the rows with r ≠ 0 (all of them for soft responsibilities, a k-means label's own rows: a K-th of the work;
-    NaN kept, so statistics that overflowed stay not finite).
+    NaN kept, so statistics that overflowed stay not finite). Responsibilities are non-negative.
 
     ``scratch``: float64 (n or more, D) for the differences when every row takes part (allocated when None)."""
     root = np.sqrt(resp_T)
@@ -794,8 +796,7 @@ def fast_chunk_stats(
         phi = phi64[:, :nb] if s.phi64_filled else fill_features(xc64, _stats_layout(plan), phi64[:, :nb], s.doubled)
         acc.add(resp, phi, xc64, None if w is None else w[start:stop], normalised=True)
         if plan.form == "whitened":
-            _add_component_scatters(acc, XT.T if plan.dtype == np.float64 else XT.T.astype(np.float64), resp,
-                                    plan.center, s.diff64)
+            _add_component_scatters(acc, XT.T, resp, plan.center, s.diff64)
     return acc.result(n if w is None else float(np.sum(w)), log_prob, w, X, row_offset, worst_rows)
 
 
@@ -877,8 +878,9 @@ class _StatsSum:
                 self.scatter += (xc64 * np.sum(resp_T, axis=0)) @ xc64.T
             elif row_weight is None:
                 self.scatter += xc64 @ xc64.T
-            else:
-                self.scatter += (xc64 * row_weight) @ xc64.T
+            else:  # √w ⊙ (x − g), so that NumPy runs Aᵀ·A as a SYRK
+                root = xc64 * np.sqrt(row_weight)
+                self.scatter += root @ root.T
 
     def add_separable(self, resp_T: np.ndarray, phi: np.ndarray) -> None:
         """``add`` for diag/spherical covariances. In float64 as Φ @ respᵀ, faster than resp @ Φᵀ at these shapes:

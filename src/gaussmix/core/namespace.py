@@ -55,7 +55,7 @@ def to_device(xp: ModuleType, host: np.ndarray, like: Any) -> Any:
 def solve_lower_triangular(xp: ModuleType, lower: Any, rhs: Any) -> Any:
     """Solve ``lower @ out = rhs`` for a lower-triangular ``lower`` (batched over leading axes for non-NumPy)."""
     if is_numpy(xp):
-        if lower.shape[-1] <= LAPACK_MIN_SIZE:
+        if lower.shape[-1] <= BATCHED_MAX_SIZE:
             return _forward_substitution(np.asarray(lower), np.asarray(rhs))
         if lower.ndim == 2:
             return scipy.linalg.solve_triangular(lower, rhs, lower=True, check_finite=False)
@@ -69,11 +69,11 @@ def solve_lower_triangular(xp: ModuleType, lower: Any, rhs: Any) -> Any:
 
 
 def inverse_lower_triangular(xp: ModuleType, lower: Any) -> Any:
-    """inverse(lower) of a lower-triangular (..., D, D) stack; NumPy beyond LAPACK_MIN_SIZE by LAPACK's
+    """inverse(lower) of a lower-triangular (..., D, D) stack; NumPy beyond BATCHED_MAX_SIZE by LAPACK's
     trtri (D³/3 flops, a third of a solve against the identity: 0.2 of a 0.9 s EM iteration at D = 1,024), in
     place on each matrix's Fortran-ordered transpose (no copies in or out: 0.25 → 0.12 s for 4 × 1,024²)."""
     eye = xp.eye(lower.shape[-1], dtype=lower.dtype, **({} if is_numpy(xp) else {"device": lower.device}))
-    if is_numpy(xp) and lower.shape[-1] <= LAPACK_MIN_SIZE:  # the identity broadcasts over the stack
+    if is_numpy(xp) and lower.shape[-1] <= BATCHED_MAX_SIZE:  # the identity broadcasts over the stack
         return _forward_substitution(np.asarray(lower), eye)
     if not is_numpy(xp) or lower.dtype.char not in "fd":
         rhs = xp.broadcast_to(eye, lower.shape)
@@ -95,11 +95,11 @@ def cholesky_lower(a: np.ndarray) -> np.ndarray:
     """Lower Cholesky factors of a NumPy stack (..., D, D); NaN where a matrix is not positive definite (the whole
     stack when it takes ``np.linalg.cholesky``, which stops at the first failure).
 
-    Beyond LAPACK_MIN_SIZE each matrix goes to LAPACK's potrf on its Fortran-ordered transpose (the
+    Beyond BATCHED_MAX_SIZE each matrix goes to LAPACK's potrf on its Fortran-ordered transpose (the
     matrix is symmetric), in place: ``np.linalg.cholesky`` copies each 1,024² matrix in and out (0.17 vs 0.10 s
     for four). Smaller stacks take ``np.linalg.cholesky`` whole.
     """
-    if a.shape[-1] <= LAPACK_MIN_SIZE or a.dtype.char not in "fd":
+    if a.shape[-1] <= BATCHED_MAX_SIZE or a.dtype.char not in "fd":
         try:
             return np.linalg.cholesky(a)
         except np.linalg.LinAlgError:
@@ -123,7 +123,7 @@ def _strict_upper_mask(size: int) -> np.ndarray:
 #: substitution, ``np.linalg.cholesky``): OpenBLAS's threaded trsm takes milliseconds per small matrix on a busy
 #: machine (thread wake-ups), the M-step's whole cost. Larger ones go to LAPACK one matrix at a time, in place
 #: (``cholesky_lower``, ``inverse_lower_triangular``, ``lapack.precisions_cholesky``).
-LAPACK_MIN_SIZE = 128
+BATCHED_MAX_SIZE = 128
 
 
 def _forward_substitution(lower: np.ndarray, rhs: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import lapack
 from .namespace import (
-    LAPACK_MIN_SIZE,
+    BATCHED_MAX_SIZE,
     array_namespace,
     cholesky_lower,
     device_kwargs,
@@ -188,7 +188,7 @@ def precisions_cholesky_from_covariances(covariances: Any, covariance_type: str)
         if failed:
             raise NotPositiveDefiniteError(failed)
         return 1.0 / xp.sqrt(covariances)
-    if is_numpy(xp) and covariances.shape[-1] > LAPACK_MIN_SIZE and lapack.available(covariances.dtype):
+    if is_numpy(xp) and covariances.shape[-1] > BATCHED_MAX_SIZE and lapack.available(covariances.dtype):
         stack, failed = lapack.precisions_cholesky(covariances.reshape(-1, *covariances.shape[-2:]))
         if failed:
             raise NotPositiveDefiniteError(failed, "covariance")
