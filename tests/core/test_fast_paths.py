@@ -138,6 +138,7 @@ def test_sub_blocks_sum_to_one_block(rng, monkeypatch, kind, form):
     monkeypatch.setattr(fast_estep, "SUB_BLOCK_BYTES", 1)
     monkeypatch.setattr(fast_estep, "SEPARABLE_SUB_BLOCK_BYTES", 1)
     monkeypatch.setattr(fast_estep, "MIN_SUB_BLOCK_ROWS", 37)
+    monkeypatch.setattr(fast_estep, "FULL_EXPANDED_MIN_ROWS", 37)
     assert fast_estep.sub_block_rows(fast_estep.density_plan(params, X.dtype, form), 1000) == 37
     assert_stats_close(fast_estep.fast_chunk_stats(X, params, form=form), whole, 1e-12)
 
@@ -502,3 +503,16 @@ def test_only_float64_rows_share_a_shift(rng):
     _, params = mixture_case(rng, "diag")
     assert fast_estep._shared_shift(fast_estep.density_plan(params, np.float64), 1.0) is not None
     assert fast_estep._shared_shift(fast_estep.density_plan(params, np.float32), 1.0) is None
+
+
+def test_full_expansion_sub_blocks_are_not_too_thin_nor_unbounded(rng):
+    """Wide Φ (D = 64: 2,145 features) still gets FULL_EXPANDED_MIN_ROWS rows a sub-block; its widest buffer stays
+    within MAX_SUB_BLOCK_BYTES; short data take one sub-block."""
+    X, params = mixture_case(rng, "full", n=600, d=64, k=4)
+    plan = fast_estep.density_plan(params, X.dtype, "expanded")
+    widest = fast_estep.n_phi_features("full", 64) + 64
+    rows = fast_estep.sub_block_rows(plan, 50_000)
+    assert rows == fast_estep.FULL_EXPANDED_MIN_ROWS
+    assert rows * widest * 8 <= fast_estep.MAX_SUB_BLOCK_BYTES
+    assert fast_estep.sub_block_rows(plan, 300) == 300
+    assert_stats_close(fast_estep.fast_chunk_stats(X, params, form="expanded"), chunk_stats_reference(X, params), 1e-10)

@@ -52,6 +52,10 @@ SUB_BLOCK_BYTES = 4 * 1024 * 1024
 MIN_SUB_BLOCK_ROWS = 256
 #: ...unless the widest buffer would pass this (huge K·D): working memory stays bounded whatever the shape.
 MAX_SUB_BLOCK_BYTES = 16 * 1024 * 1024
+#: Fewest rows per sub-block of the full expansion, whose Φ (D²/2 features) passes SUB_BLOCK_BYTES from D ≈ 46:
+#: each sub-block pays ~30 NumPy calls and two GEMMs, too many for 256 rows (50,000 × 64, K = 16, both halves on
+#: two threads: 256 rows 169-175 ms, 474 rows 154-168, min of 9 in four alternations).
+FULL_EXPANDED_MIN_ROWS = 480
 #: OpenBLAS multiplies matrices of M·N·K ≤ 10⁶ without packing them (its small-matrix kernels on SkylakeX), and
 #: packing is most of the work when one side has only K rows: the full kind's GEMMs coef @ Φ (K, F) @ (F, rows)
 #: and resp @ Φᵀ run on slices of Φ's features of this size...
@@ -367,7 +371,10 @@ def sub_block_rows(plan: DensityPlan, n_rows: int) -> int:
         twins = 0 if plan.stats_dtype == plan.dtype else f + k
         return _rows_for(max(f, k) + twins, n_rows, SEPARABLE_SUB_BLOCK_BYTES)
     widest = max(n_phi_features(plan.kind, d) + d, k * d if plan.form == "centred" else k, k)
-    return _rows_for(widest, n_rows)
+    rows = _rows_for(widest, n_rows)
+    if plan.kind == "full" and plan.form == "expanded":
+        rows = min(max(rows, FULL_EXPANDED_MIN_ROWS), n_rows, MAX_SUB_BLOCK_BYTES // (8 * widest))
+    return max(1, rows)
 
 
 def _separable(plan: DensityPlan) -> bool:
