@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import importlib
 from collections.abc import Callable
 
 import numpy as np
@@ -31,8 +32,6 @@ def _capsule_address(module: str, name: str) -> int | None:
     """Address of SciPy's exported Cython BLAS/LAPACK function ``name`` (``module``: "cython_blas" or
     "cython_lapack"), or None where SciPy does not export it."""
     try:
-        import importlib
-
         capsule = importlib.import_module(f"scipy.linalg.{module}").__pyx_capi__[name]
         return _capsule_pointer(capsule, _capsule_name(capsule))
     except (ImportError, AttributeError, KeyError, ValueError):
