@@ -38,6 +38,11 @@ def _capsule_address(module: str, name: str) -> int | None:
         return None
 
 
+def _prefix(dtype: np.dtype) -> str | None:
+    """BLAS/LAPACK's letter for ``dtype`` ("d" float64, "s" float32), None for the others."""
+    return {np.dtype(np.float64): "d", np.dtype(np.float32): "s"}.get(np.dtype(dtype))
+
+
 @functools.cache
 def _routine(name: str, n_flags: int) -> Callable | None:
     """LAPACK routine ``name`` (``n_flags`` character arguments, then n, a, lda, info) as a ctypes function, or
@@ -52,7 +57,7 @@ def _routine(name: str, n_flags: int) -> Callable | None:
 @functools.cache
 def _trmm(dtype: np.dtype) -> Callable | None:
     """BLAS's ?trmm for float32/float64 (side, uplo, transa, diag, m, n, alpha, a, lda, b, ldb), or None."""
-    prefix = {np.dtype(np.float64): "d", np.dtype(np.float32): "s"}.get(np.dtype(dtype))
+    prefix = _prefix(dtype)
     address = None if prefix is None else _capsule_address("cython_blas", prefix + "trmm")
     if address is None:
         return None
@@ -95,7 +100,7 @@ def multiply_by_upper(rows: np.ndarray, upper: np.ndarray) -> np.ndarray:
 
 def available(dtype: np.dtype) -> bool:
     """Whether ``precisions_cholesky`` can serve a stack of ``dtype``."""
-    prefix = {np.dtype(np.float64): "d", np.dtype(np.float32): "s"}.get(np.dtype(dtype))
+    prefix = _prefix(dtype)
     return prefix is not None and _routine(prefix + "potrf", 1) is not None and _routine(prefix + "trtri", 2) \
         is not None
 
@@ -109,9 +114,10 @@ def precisions_cholesky(covariances: np.ndarray) -> tuple[np.ndarray, tuple[int,
     (trtri, "L"). The K matrices run on all cores (``threads.map_on_cores``).
     """
     out = np.array(covariances, order="C")
-    prefix = "d" if out.dtype == np.float64 else "s"
-    potrf, trtri = _routine(prefix + "potrf", 1), _routine(prefix + "trtri", 2)
-    if potrf is None or trtri is None or out.dtype.char not in "fd":
+    prefix = _prefix(out.dtype)
+    potrf = None if prefix is None else _routine(prefix + "potrf", 1)
+    trtri = None if prefix is None else _routine(prefix + "trtri", 2)
+    if potrf is None or trtri is None:
         raise ValueError(f"LAPACK's potrf/trtri are not available for {out.dtype}; see ``available``.")
     d = out.shape[-1]
     lower = np.tri(d, k=-1, dtype=bool)
